@@ -1,0 +1,92 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Layers (DESIGN.md): StreamCore (vocabulary + storage seam) → RecordFormat (batch codec)
+/// → LogStorage (segments, partitions, topics, clients) → … → Sluice (public DSL) → PipelineCLI.
+/// Each target imports only the layers below it.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pipeline", targets: ["pipeline"]),
+        .library(name: "Sluice", targets: ["Sluice"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(
+            name: "StreamCore",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "RecordFormat",
+            dependencies: ["StreamCore", "CLZ4", "CZstd", "CCRC32C"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "LogStorage",
+            dependencies: ["StreamCore", "RecordFormat", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "Simulation",
+            dependencies: ["StreamCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "Sluice",
+            dependencies: ["StreamCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "PipelineCLI",
+            dependencies: [
+                "StreamCore", "RecordFormat", "LogStorage", "Sluice",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "pipeline",
+            dependencies: ["Sluice", "PipelineCLI"],
+            path: "Pipelines",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "LogBenchmarks",
+            dependencies: [
+                "StreamCore", "RecordFormat", "LogStorage",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/LogBenchmarks",
+            swiftSettings: strictSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .testTarget(name: "StreamCoreTests", dependencies: ["StreamCore"], swiftSettings: strictSettings),
+        .testTarget(name: "SimulationTests", dependencies: ["StreamCore", "Simulation"], swiftSettings: strictSettings),
+        .testTarget(name: "RecordFormatTests", dependencies: ["StreamCore", "RecordFormat"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "LogStorageTests",
+            dependencies: ["StreamCore", "RecordFormat", "LogStorage", "Simulation"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PipelineCLITests",
+            dependencies: ["pipeline", "StreamCore", "RecordFormat", "LogStorage"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,4 @@
+import Sluice
+
+/// The pipelines this executable runs. Add a pipeline here after declaring it in `Pipelines/`.
+let catalog = PipelineCatalog([])

@@ -1,0 +1,3 @@
+import PipelineCLI
+
+PipelineMain.run(catalog: catalog)

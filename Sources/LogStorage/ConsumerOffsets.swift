@@ -1,0 +1,212 @@
+package import StreamCore
+package import RecordFormat
+
+/// A group's committed position in one partition.
+package struct CommittedOffset: Sendable, Equatable {
+    /// The next offset the group will read.
+    package var offset: Offset
+    package var metadata: String
+    package var commitTimestamp: Timestamp
+    package init(offset: Offset, metadata: String = "", commitTimestamp: Timestamp = .none) {
+        self.offset = offset
+        self.metadata = metadata
+        self.commitTimestamp = commitTimestamp
+    }
+}
+
+/// Committed consumer offsets, kept in the internal compacted topic `__consumer_offsets` in
+/// Kafka's own record formats, and mirrored in memory.
+///
+/// Key (version 1) and value (version 3), big-endian, strings as i16 length + UTF-8:
+/// ```
+/// key:   | version: i16 = 1 | group: string | topic: string | partition: i32 |
+/// value: | version: i16 = 3 | offset: i64 | leaderEpoch: i32 = -1 | metadata: string | commitTimestamp: i64 |
+/// ```
+/// A group lives in partition `abs(javaHashCode(group)) % partitionCount`, as in Kafka. A null
+/// value (tombstone) removes a committed offset.
+///
+/// - Invariant: the in-memory map equals the fold of the topic's records, in offset order.
+/// Thread-safety: safe from any thread.
+package final class ConsumerOffsets: @unchecked Sendable {
+    package static let topicName = TopicName(rawValue: "__consumer_offsets")!
+    private let partitions: [PartitionLog]
+    private let clock: any EngineClock
+    private let lock = Lock()
+    private var committed: [String: [TopicPartition: CommittedOffset]] = [:]
+
+    init(partitions: [PartitionLog], clock: any EngineClock) throws(LogError) {
+        self.partitions = partitions
+        self.clock = clock
+        for partition in partitions { try load(partition) }
+    }
+
+    private func load(_ partition: PartitionLog) throws(LogError) {
+        var offset = partition.logStartOffset
+        while offset < partition.logEndOffset {
+            let fetched = try partition.read(from: offset, maxBytes: 4 << 20)
+            guard let last = fetched.batches.last else { break }
+            for batch in fetched.batches where !batch.header.isControl {
+                let records = try formatCall("loading \(partition.topicPartition)") { () throws(RecordFormatError) in try batch.records() }
+                for record in records where record.offset >= offset { apply(record) }
+            }
+            offset = last.header.lastOffset + 1
+        }
+    }
+
+    /// Folds one `__consumer_offsets` record into the map (unknown key versions are skipped).
+    package func apply(_ record: Record) {
+        guard let key = record.key, let (group, topicPartition) = ConsumerOffsets.decodeKey(key) else { return }
+        lock.lock(); defer { lock.unlock() }
+        if let value = record.value, let committedOffset = ConsumerOffsets.decodeValue(value) {
+            committed[group, default: [:]][topicPartition] = committedOffset
+        } else if record.value == nil {
+            committed[group]?[topicPartition] = nil
+            if committed[group]?.isEmpty == true { committed[group] = nil }
+        }
+    }
+
+    /// The partition of `__consumer_offsets` that holds `group`.
+    package func partition(forGroup group: String) -> PartitionLog {
+        partitions[Int(ConsumerOffsets.partitionIndex(forGroup: group, partitionCount: partitions.count))]
+    }
+
+    /// Kafka's choice: `Utils.abs(group.hashCode()) % partitionCount`, with Java's String hash.
+    package static func partitionIndex(forGroup group: String, partitionCount: Int) -> Int32 {
+        var hash: Int32 = 0
+        for unit in group.utf16 { hash = hash &* 31 &+ Int32(unit) }
+        let positive = hash == Int32.min ? 0 : abs(hash)
+        return positive % Int32(partitionCount)
+    }
+
+    /// Commits offsets for a group durably (appended as one batch and synced).
+    package func commit(group: String, offsets: [TopicPartition: CommittedOffset]) throws(LogError) {
+        guard !offsets.isEmpty else { return }
+        let now = clock.now()
+        var builder = RecordBatchBuilder()
+        var stamped: [TopicPartition: CommittedOffset] = [:]
+        for (topicPartition, value) in offsets.sorted(by: { $0.key < $1.key }) {
+            var entry = value
+            entry.commitTimestamp = now
+            stamped[topicPartition] = entry
+            builder.append(key: ConsumerOffsets.encodeKey(group: group, topicPartition), value: ConsumerOffsets.encodeValue(entry), headers: [], timestamp: now)
+        }
+        let batch = try formatCall("committing offsets of group \(group)") { () throws(RecordFormatError) in try builder.build() }
+        let partition = partition(forGroup: group)
+        try partition.append(batch)
+        try partition.sync()
+        lock.lock(); defer { lock.unlock() }
+        for (topicPartition, entry) in stamped { committed[group, default: [:]][topicPartition] = entry }
+    }
+
+    /// The committed offset of `group` in one partition.
+    package func committed(group: String, _ topicPartition: TopicPartition) -> CommittedOffset? {
+        lock.lock(); defer { lock.unlock() }
+        return committed[group]?[topicPartition]
+    }
+
+    /// Every committed offset of `group`.
+    package func committedOffsets(group: String) -> [TopicPartition: CommittedOffset] {
+        lock.lock(); defer { lock.unlock() }
+        return committed[group] ?? [:]
+    }
+
+    /// The groups that have committed offsets.
+    package func groupNames() -> [String] {
+        lock.lock(); defer { lock.unlock() }
+        return committed.keys.sorted()
+    }
+
+    /// Removes a group's offsets (tombstones, so compaction drops them).
+    package func deleteGroup(_ group: String) throws(LogError) {
+        let existing = committedOffsets(group: group)
+        guard !existing.isEmpty else { return }
+        let now = clock.now()
+        var builder = RecordBatchBuilder()
+        for topicPartition in existing.keys.sorted() {
+            builder.append(key: ConsumerOffsets.encodeKey(group: group, topicPartition), value: nil, headers: [], timestamp: now)
+        }
+        let batch = try formatCall("deleting group \(group)") { () throws(RecordFormatError) in try builder.build() }
+        let partition = partition(forGroup: group)
+        try partition.append(batch)
+        try partition.sync()
+        lock.lock(); defer { lock.unlock() }
+        committed[group] = nil
+    }
+
+    // MARK: Kafka's record formats
+
+    package static func encodeKey(group: String, _ topicPartition: TopicPartition) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.appendBigEndian(Int16(1))
+        appendString(group, to: &bytes)
+        appendString(topicPartition.topic.rawValue, to: &bytes)
+        bytes.appendBigEndian(topicPartition.partition.rawValue)
+        return bytes
+    }
+
+    package static func encodeValue(_ value: CommittedOffset) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.appendBigEndian(Int16(3))
+        bytes.appendBigEndian(value.offset.rawValue)
+        bytes.appendBigEndian(Int32(-1))
+        appendString(value.metadata, to: &bytes)
+        bytes.appendBigEndian(value.commitTimestamp.rawValue)
+        return bytes
+    }
+
+    package static func decodeKey(_ bytes: [UInt8]) -> (String, TopicPartition)? {
+        var reader = BigEndianReader(bytes)
+        guard let version = reader.int16(), version == 0 || version == 1,
+              let group = reader.string(), let topic = reader.string(), let partition = reader.int32(),
+              let topicName = TopicName(rawValue: topic)
+        else { return nil }
+        return (group, TopicPartition(topicName, PartitionID(partition)))
+    }
+
+    package static func decodeValue(_ bytes: [UInt8]) -> CommittedOffset? {
+        var reader = BigEndianReader(bytes)
+        guard let version = reader.int16(), let offset = reader.int64() else { return nil }
+        switch version {
+        case 0, 1:
+            guard let metadata = reader.string(), let timestamp = reader.int64() else { return nil }
+            return CommittedOffset(offset: Offset(offset), metadata: metadata, commitTimestamp: Timestamp(milliseconds: timestamp))
+        case 3:
+            guard reader.int32() != nil, let metadata = reader.string(), let timestamp = reader.int64() else { return nil }
+            return CommittedOffset(offset: Offset(offset), metadata: metadata, commitTimestamp: Timestamp(milliseconds: timestamp))
+        default:
+            return nil
+        }
+    }
+
+    private static func appendString(_ string: String, to bytes: inout [UInt8]) {
+        let utf8 = Array(string.utf8)
+        bytes.appendBigEndian(Int16(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+}
+
+/// Reads big-endian fields from a byte array, returning nil past the end.
+struct BigEndianReader {
+    private let bytes: [UInt8]
+    private var index = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func int16() -> Int16? { read(2).map { Int16(bitPattern: UInt16(truncatingIfNeeded: $0)) } }
+    mutating func int32() -> Int32? { read(4).map { Int32(bitPattern: UInt32(truncatingIfNeeded: $0)) } }
+    mutating func int64() -> Int64? { read(8).map { Int64(bitPattern: $0) } }
+
+    mutating func string() -> String? {
+        guard let length = int16(), length >= 0, index + Int(length) <= bytes.count else { return nil }
+        defer { index += Int(length) }
+        return String(decoding: bytes[index..<index + Int(length)], as: UTF8.self)
+    }
+
+    private mutating func read(_ count: Int) -> UInt64? {
+        guard index + count <= bytes.count else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes[index..<index + count] { value = value << 8 | UInt64(byte) }
+        index += count
+        return value
+    }
+}

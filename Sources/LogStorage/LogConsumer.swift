@@ -1,0 +1,260 @@
+package import StreamCore
+import RecordFormat
+import Foundation
+
+/// What a consumer does when it has no valid position in a partition (no committed offset, or
+/// one outside the partition's range): start at the earliest or latest offset, or fail.
+package enum OffsetResetPolicy: String, Sendable, CaseIterable {
+    case earliest
+    case latest
+    case none
+}
+
+/// Consumer settings.
+package struct ConsumerConfig: Sendable {
+    /// The consumer group; needed for ``LogConsumer/subscribe(_:)`` and for committing.
+    package var groupID: String?
+    package var autoOffsetReset: OffsetResetPolicy = .latest
+    /// The most records one poll returns.
+    package var maxPollRecords: Int = 500
+    /// About how many bytes one poll reads per partition.
+    package var fetchBytesMax: Int = 1 << 20
+    /// This member's id within its group.
+    package var memberID: String = "consumer-\(UUID().uuidString.prefix(8))"
+    package init(groupID: String? = nil) { self.groupID = groupID }
+}
+
+/// A record as a consumer sees it.
+package struct ConsumerRecord: Sendable, Equatable {
+    package var topicPartition: TopicPartition
+    package var offset: Offset
+    package var timestamp: Timestamp
+    package var key: [UInt8]?
+    package var value: [UInt8]?
+    package var headers: [RecordHeader]
+}
+
+/// Where to move a consumer's position.
+package enum SeekTarget: Sendable, Equatable {
+    case earliest
+    case latest
+    case offset(Offset)
+    /// The first record whose timestamp is at or after this one (the end when none is).
+    case timestamp(Timestamp)
+}
+
+/// Reads records from assigned partitions, as one member of a group or standalone.
+///
+/// With ``subscribe(_:)`` the group coordinator assigns partitions and rebalances when members
+/// come and go; with ``assign(_:)`` the caller chooses. Positions start at the group's committed
+/// offset, else by ``ConsumerConfig/autoOffsetReset``. Control batches (transaction markers)
+/// take offsets but are never returned.
+///
+/// Thread-safety: one owner thread at a time, like Kafka's consumer.
+package final class LogConsumer {
+    private let log: LogManager
+    package let config: ConsumerConfig
+    private var assigned: [TopicPartition] = []
+    private var positions: [TopicPartition: Offset] = [:]
+    private var subscription: Set<TopicName>?
+    private var generation: Int32 = -1
+    private var nextPartitionIndex = 0
+
+    package init(log: LogManager, config: ConsumerConfig) {
+        self.log = log
+        self.config = config
+    }
+
+    /// The partitions this consumer reads now.
+    package var assignment: [TopicPartition] {
+        refreshGroupAssignment()
+        return assigned
+    }
+
+    /// Reads exactly these partitions (no group rebalancing).
+    package func assign(_ partitions: [TopicPartition]) throws(LogError) {
+        for partition in partitions { _ = try log.partition(partition) }
+        leaveGroup()
+        subscription = nil
+        assigned = partitions.sorted()
+        positions = positions.filter { partitions.contains($0.key) }
+    }
+
+    /// Joins the consumer group for these topics; partitions are assigned by the coordinator.
+    package func subscribe(_ topics: [TopicName]) throws(LogError) {
+        guard let group = config.groupID else { throw LogError(.groupMembership, "subscribing needs a consumer group") }
+        for topic in topics { _ = try log.topic(topic) }
+        subscription = Set(topics)
+        let joined = log.groups.join(group: group, memberID: config.memberID, topics: Set(topics), partitionCount: partitionCount)
+        apply(joined)
+    }
+
+    private func partitionCount(_ topic: TopicName) -> Int {
+        (try? log.topic(topic).partitionCount) ?? 0
+    }
+
+    private func refreshGroupAssignment() {
+        guard subscription != nil, let group = config.groupID,
+              let current = log.groups.assignment(group: group, memberID: config.memberID),
+              current.generation != generation
+        else { return }
+        apply(current)
+    }
+
+    private func apply(_ assignment: GroupAssignment) {
+        generation = assignment.generation
+        assigned = assignment.partitions
+        positions = positions.filter { assignment.partitions.contains($0.key) }
+    }
+
+    // MARK: Positions
+
+    /// The next offset this consumer will read in `partition`, resolving it when unknown.
+    package func position(_ partition: TopicPartition) throws(LogError) -> Offset {
+        if let position = positions[partition] { return position }
+        let resolved = try initialPosition(partition)
+        positions[partition] = resolved
+        return resolved
+    }
+
+    private func initialPosition(_ topicPartition: TopicPartition) throws(LogError) -> Offset {
+        let partition = try log.partition(topicPartition)
+        if let group = config.groupID, let committed = log.offsets.committed(group: group, topicPartition) {
+            if committed.offset >= partition.logStartOffset && committed.offset <= partition.logEndOffset {
+                return committed.offset
+            }
+            return try reset(topicPartition, requested: committed.offset)
+        }
+        return try reset(topicPartition, requested: nil)
+    }
+
+    private func reset(_ topicPartition: TopicPartition, requested: Offset?) throws(LogError) -> Offset {
+        let partition = try log.partition(topicPartition)
+        switch config.autoOffsetReset {
+        case .earliest: return partition.logStartOffset
+        case .latest: return partition.logEndOffset
+        case .none:
+            if let requested {
+                throw LogError.offsetOutOfRange(topicPartition, requested: requested, earliest: partition.logStartOffset, latest: partition.logEndOffset)
+            }
+            throw LogError(.offsetOutOfRange, "no committed offset for \(topicPartition) and the reset policy is 'none'")
+        }
+    }
+
+    /// Moves the position in one partition.
+    /// - Throws: `.offsetOutOfRange` for an offset outside `earliest...latest`.
+    package func seek(_ topicPartition: TopicPartition, to target: SeekTarget) throws(LogError) {
+        let partition = try log.partition(topicPartition)
+        switch target {
+        case .earliest: positions[topicPartition] = partition.logStartOffset
+        case .latest: positions[topicPartition] = partition.logEndOffset
+        case .offset(let offset):
+            guard offset >= partition.logStartOffset, offset <= partition.logEndOffset else {
+                throw LogError.offsetOutOfRange(topicPartition, requested: offset, earliest: partition.logStartOffset, latest: partition.logEndOffset)
+            }
+            positions[topicPartition] = offset
+        case .timestamp(let timestamp):
+            positions[topicPartition] = try partition.offset(forTimestamp: timestamp) ?? partition.logEndOffset
+        }
+    }
+
+    /// Moves the position in every assigned partition.
+    package func seekAll(to target: SeekTarget) throws(LogError) {
+        for partition in assignment { try seek(partition, to: target) }
+    }
+
+    // MARK: Poll
+
+    /// Returns the next records of the assigned partitions (at most `maxPollRecords`), visiting
+    /// partitions in turn so none starves. An empty result means every partition is caught up.
+    package func poll(maxRecords: Int? = nil) throws(LogError) -> [ConsumerRecord] {
+        refreshGroupAssignment()
+        let limit = maxRecords ?? config.maxPollRecords
+        var records: [ConsumerRecord] = []
+        guard !assigned.isEmpty else { return records }
+        let start = nextPartitionIndex % assigned.count
+        nextPartitionIndex += 1
+        for step in 0..<assigned.count where records.count < limit {
+            let topicPartition = assigned[(start + step) % assigned.count]
+            try fetch(topicPartition, into: &records, limit: limit)
+        }
+        return records
+    }
+
+    private func fetch(_ topicPartition: TopicPartition, into records: inout [ConsumerRecord], limit: Int) throws(LogError) {
+        let partition = try log.partition(topicPartition)
+        var position = try self.position(topicPartition)
+        if position < partition.logStartOffset {
+            // Retention removed what this consumer had not read yet.
+            position = try reset(topicPartition, requested: position)
+        }
+        guard position < partition.logEndOffset else {
+            positions[topicPartition] = position
+            return
+        }
+        let fetched = try partition.read(from: position, maxBytes: config.fetchBytesMax)
+        batches: for batch in fetched.batches {
+            if batch.header.isControl {
+                position = max(position, batch.header.lastOffset + 1)
+                continue
+            }
+            let decoded = try formatCall("reading \(topicPartition)") { () throws(RecordFormatError) in try batch.records() }
+            for record in decoded where record.offset >= position {
+                if records.count >= limit { break batches }
+                records.append(ConsumerRecord(
+                    topicPartition: topicPartition, offset: record.offset, timestamp: record.timestamp,
+                    key: record.key, value: record.value, headers: record.headers))
+                position = record.offset + 1
+            }
+            if records.count < limit { position = max(position, batch.header.lastOffset + 1) }
+        }
+        positions[topicPartition] = position
+    }
+
+    // MARK: Offsets
+
+    /// Commits the current position of every assigned partition that has one.
+    package func commit() throws(LogError) {
+        var offsets: [TopicPartition: Offset] = [:]
+        for partition in assigned { if let position = positions[partition] { offsets[partition] = position } }
+        try commit(offsets)
+    }
+
+    /// Commits the given offsets (each the next offset to read) for the group.
+    /// - Throws: `.groupMembership` without a group, or when this member's generation is stale.
+    package func commit(_ offsets: [TopicPartition: Offset]) throws(LogError) {
+        guard let group = config.groupID else { throw LogError(.groupMembership, "committing offsets needs a consumer group") }
+        if subscription != nil && !log.groups.isCurrent(group: group, memberID: config.memberID, generation: generation) {
+            throw LogError(.groupMembership, "the group \(group) rebalanced; this member's generation \(generation) is stale")
+        }
+        try log.offsets.commit(group: group, offsets: offsets.mapValues { CommittedOffset(offset: $0) })
+    }
+
+    /// The group's committed offset in a partition.
+    package func committed(_ topicPartition: TopicPartition) -> Offset? {
+        guard let group = config.groupID else { return nil }
+        return log.offsets.committed(group: group, topicPartition)?.offset
+    }
+
+    /// How far behind the log end each assigned partition is (from the position, or the
+    /// committed offset when there is no position yet).
+    package func lag() throws(LogError) -> [TopicPartition: Int64] {
+        var lags: [TopicPartition: Int64] = [:]
+        for topicPartition in assignment {
+            let end = try log.partition(topicPartition).logEndOffset
+            let from = try position(topicPartition)
+            lags[topicPartition] = max(0, end - from)
+        }
+        return lags
+    }
+
+    /// Leaves the group (its partitions are reassigned to the other members).
+    package func close() {
+        leaveGroup()
+    }
+
+    private func leaveGroup() {
+        guard subscription != nil, let group = config.groupID else { return }
+        log.groups.leave(group: group, memberID: config.memberID, partitionCount: partitionCount)
+    }
+}

@@ -1,0 +1,87 @@
+package import StreamCore
+package import RecordFormat
+
+/// An operating error of the log layer: what went wrong, and the numbers a reader needs to
+/// find it (topic, partition, offset, file position).
+package struct LogError: Error, CustomStringConvertible, Sendable {
+    package enum Code: Sendable, Equatable {
+        case unknownTopic
+        case topicExists
+        case invalidTopicName
+        case invalidConfig
+        case invalidPartition
+        case offsetOutOfRange
+        case recordTooLarge
+        case invalidBatch
+        case corruptBatch
+        case storage
+        case locked
+        case diskFull
+        case closed
+        case groupMembership
+    }
+
+    package let code: Code
+    package let message: String
+    /// The storage error underneath, when there is one.
+    package let storageError: StorageError?
+
+    package init(_ code: Code, _ message: String, storageError: StorageError? = nil) {
+        self.code = code
+        self.message = message
+        self.storageError = storageError
+    }
+
+    /// Wraps a storage error, keeping its code visible (`.diskFull`, `.locked`).
+    package init(storage error: StorageError, context: String = "") {
+        let code: Code
+        switch error.code {
+        case .diskFull: code = .diskFull
+        case .locked: code = .locked
+        default: code = .storage
+        }
+        let text = context.isEmpty ? error.description : "\(context): \(error.description)"
+        self.init(code, text, storageError: error)
+    }
+
+    package var description: String { message }
+
+    package static func unknownTopic(_ name: String) -> LogError {
+        LogError(.unknownTopic, "unknown topic '\(name)'")
+    }
+
+    package static func offsetOutOfRange(
+        _ partition: TopicPartition, requested: Offset, earliest: Offset, latest: Offset
+    ) -> LogError {
+        LogError(
+            .offsetOutOfRange,
+            "offset \(requested) is out of range for \(partition) (earliest \(earliest), latest \(latest))")
+    }
+
+    package static func corrupt(
+        _ partition: TopicPartition, offset: Offset, position: Int64, path: String, reason: String
+    ) -> LogError {
+        LogError(
+            .corruptBatch,
+            "corrupt batch in \(partition) at offset \(offset), file position \(position) of \(path): \(reason)")
+    }
+}
+
+/// Runs a storage call, turning its error into a ``LogError``.
+@inline(__always)
+package func storageCall<T>(_ context: @autoclosure () -> String = "", _ body: () throws(StorageError) -> T)
+    throws(LogError) -> T
+{
+    do { return try body() } catch { throw LogError(storage: error, context: context()) }
+}
+
+/// Runs a record-format call, turning its error into an `.invalidBatch` ``LogError``.
+@inline(__always)
+package func formatCall<T>(_ context: @autoclosure () -> String = "", _ body: () throws(RecordFormatError) -> T)
+    throws(LogError) -> T
+{
+    do { return try body() } catch {
+        let prefix = context()
+        throw LogError(.invalidBatch, prefix.isEmpty ? error.description : "\(prefix): \(error.description)")
+    }
+}

@@ -1,0 +1,339 @@
+import StreamCore
+import RecordFormat
+
+/// One segment of a partition: `<base>.log` holding record batches back to back, with its
+/// sparse `.index` and its `.timeindex`, all named by the segment's base offset in 20 digits.
+///
+/// - Invariant: `sizeBytes` is the length of the validated prefix of the `.log`; no byte past it
+///   is ever served. Batches in it have increasing offsets, all ≥ `baseOffset` and < `nextOffset`.
+/// - Invariant: index entries point only below `sizeBytes`.
+///
+/// Thread-safety: not thread-safe; owned by its ``PartitionLog``, which serialises access.
+final class LogSegment {
+    let baseOffset: Offset
+    let logPath: String
+    let indexPath: String
+    let timeIndexPath: String
+    private let storage: any Storage
+    private let log: any StorageFile
+    private var indexFile: any StorageFile
+    private var timeIndexFile: any StorageFile
+    private(set) var offsetIndex = OffsetIndex()
+    private(set) var timeIndex = TimeIndex()
+    private(set) var sizeBytes: Int64 = 0
+    private(set) var nextOffset: Offset
+    private(set) var maxTimestamp = Timestamp.none
+    /// Wall-clock time of the segment's first append, for rolling by age.
+    private(set) var firstAppendTime: Timestamp?
+    private var bytesSinceIndexEntry = 0
+    private(set) var hasUnsyncedWrites = false
+
+    static func fileName(_ baseOffset: Offset, _ suffix: String) -> String {
+        let digits = String(baseOffset.rawValue)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+    }
+
+    /// The base offset named by a segment file name (`00000000000000000042.log` → 42).
+    static func baseOffset(fromFileName name: String, suffix: String) -> Offset? {
+        guard name.hasSuffix(suffix) else { return nil }
+        let stem = name.dropLast(suffix.count)
+        guard stem.count == 20, stem.allSatisfy(\.isASCII), let value = Int64(stem), value >= 0 else { return nil }
+        return Offset(value)
+    }
+
+    private init(storage: any Storage, directory: String, baseOffset: Offset, log: any StorageFile,
+                 indexFile: any StorageFile, timeIndexFile: any StorageFile) {
+        self.storage = storage
+        self.baseOffset = baseOffset
+        self.logPath = joinPath(directory, LogSegment.fileName(baseOffset, ".log"))
+        self.indexPath = joinPath(directory, LogSegment.fileName(baseOffset, ".index"))
+        self.timeIndexPath = joinPath(directory, LogSegment.fileName(baseOffset, ".timeindex"))
+        self.log = log
+        self.indexFile = indexFile
+        self.timeIndexFile = timeIndexFile
+        self.nextOffset = baseOffset
+    }
+
+    /// Creates a new, empty segment.
+    static func create(storage: any Storage, directory: String, baseOffset: Offset) throws(LogError) -> LogSegment {
+        let logPath = joinPath(directory, fileName(baseOffset, ".log"))
+        let indexPath = joinPath(directory, fileName(baseOffset, ".index"))
+        let timeIndexPath = joinPath(directory, fileName(baseOffset, ".timeindex"))
+        return try storageCall("creating segment \(logPath)") { () throws(StorageError) -> LogSegment in
+            let log = try storage.openFile(logPath, mode: .create)
+            try log.truncate(to: 0)
+            let index = try storage.openFile(indexPath, mode: .create)
+            try index.truncate(to: 0)
+            let timeIndex = try storage.openFile(timeIndexPath, mode: .create)
+            try timeIndex.truncate(to: 0)
+            return LogSegment(storage: storage, directory: directory, baseOffset: baseOffset, log: log,
+                              indexFile: index, timeIndexFile: timeIndex)
+        }
+    }
+
+    /// Opens an existing segment without scanning it. Call ``recover(verifyChecksums:)`` or
+    /// ``loadIndexes(nextSegmentBase:)`` before use.
+    static func open(storage: any Storage, directory: String, baseOffset: Offset) throws(LogError) -> LogSegment {
+        let logPath = joinPath(directory, fileName(baseOffset, ".log"))
+        let indexPath = joinPath(directory, fileName(baseOffset, ".index"))
+        let timeIndexPath = joinPath(directory, fileName(baseOffset, ".timeindex"))
+        return try storageCall("opening segment \(logPath)") { () throws(StorageError) -> LogSegment in
+            let log = try storage.openFile(logPath, mode: .readWrite)
+            let index = try storage.openFile(indexPath, mode: .create)
+            let timeIndex = try storage.openFile(timeIndexPath, mode: .create)
+            return LogSegment(storage: storage, directory: directory, baseOffset: baseOffset, log: log,
+                              indexFile: index, timeIndexFile: timeIndex)
+        }
+    }
+
+    var isEmpty: Bool { sizeBytes == 0 }
+    var lastOffset: Offset? { nextOffset > baseOffset ? nextOffset + -1 : nil }
+
+    // MARK: Appending
+
+    /// Appends one whole, validated batch at the end of the segment. On failure the file is cut
+    /// back to where it was, so no partial batch stays visible.
+    /// - Precondition: the batch's offsets lie at or past `nextOffset`.
+    func append(_ batch: [UInt8], header: RecordBatchHeader, indexIntervalBytes: Int, wallClock: Timestamp) throws(LogError) {
+        precondition(header.baseOffset >= nextOffset, "append below the segment's next offset")
+        let position = sizeBytes
+        do {
+            try log.write(batch, at: position)
+        } catch {
+            try? log.truncate(to: position)
+            throw LogError(storage: error, context: "appending to \(logPath)")
+        }
+        sizeBytes += Int64(batch.count)
+        hasUnsyncedWrites = true
+        if firstAppendTime == nil { firstAppendTime = wallClock }
+        noteAppended(header: header, position: position, indexIntervalBytes: indexIntervalBytes, writeIndexes: true)
+    }
+
+    /// Updates offsets, timestamps and (every `indexIntervalBytes`) the indexes for a batch that
+    /// now lies at `position`.
+    private func noteAppended(header: RecordBatchHeader, position: Int64, indexIntervalBytes: Int, writeIndexes: Bool) {
+        let relativeBase = Int32(header.baseOffset - baseOffset)
+        let relativeLast = Int32(header.lastOffset - baseOffset)
+        if bytesSinceIndexEntry == 0 || bytesSinceIndexEntry >= indexIntervalBytes || offsetIndex.count == 0 {
+            if let entry = offsetIndex.append(relativeOffset: relativeBase, position: Int32(position)) {
+                if writeIndexes { writeIndexEntry(entry, to: indexFile, count: offsetIndex.count, entryBytes: OffsetIndex.entryBytes) }
+                bytesSinceIndexEntry = 0
+            }
+            if header.maxTimestamp > maxTimestamp, header.maxTimestamp.rawValue > (timeIndex.lastTimestamp ?? Int64.min),
+               let entry = timeIndex.append(timestamp: header.maxTimestamp.rawValue, relativeOffset: relativeLast) {
+                if writeIndexes { writeIndexEntry(entry, to: timeIndexFile, count: timeIndex.count, entryBytes: TimeIndex.entryBytes) }
+            }
+        }
+        bytesSinceIndexEntry += header.totalSizeBytes
+        if header.maxTimestamp > maxTimestamp { maxTimestamp = header.maxTimestamp }
+        nextOffset = header.lastOffset + 1
+    }
+
+    /// Index entries are written through but not synced: an index is always rebuildable from the
+    /// `.log`, and is synced when the segment stops being active.
+    private func writeIndexEntry(_ entry: [UInt8], to file: any StorageFile, count: Int, entryBytes: Int) {
+        try? file.write(entry, at: Int64((count - 1) * entryBytes))
+    }
+
+    // MARK: Reading
+
+    /// Reads up to `count` bytes of the validated log at `position`.
+    func read(at position: Int64, count: Int) throws(LogError) -> [UInt8] {
+        let available = Int(max(0, min(Int64(count), sizeBytes - position)))
+        if available == 0 { return [] }
+        return try storageCall("reading \(logPath)") { () throws(StorageError) in try log.read(at: position, count: available) }
+    }
+
+    /// Scans the validated batches from `position`.
+    func scan(
+        from position: Int64, verifyChecksums: Bool, chunkBytes: Int = 4 << 20,
+        visit: (ScannedBatch) throws(LogError) -> Bool
+    ) throws(LogError) -> ScanProblem? {
+        try BatchScanner.scan(log, from: position, to: sizeBytes, verifyChecksums: verifyChecksums, chunkBytes: chunkBytes, visit: visit)
+    }
+
+    /// The byte position from which to scan for `offset`.
+    func startPosition(for offset: Offset) -> Int64 {
+        offsetIndex.position(atOrBefore: offset - baseOffset)
+    }
+
+    /// The position from which records with a timestamp ≥ `timestamp` may appear.
+    func startPosition(forTimestamp timestamp: Timestamp) -> Int64 {
+        let relative = timeIndex.firstCandidateRelativeOffset(forTimestamp: timestamp.rawValue)
+        return offsetIndex.position(atOrBefore: relative)
+    }
+
+    // MARK: Durability
+
+    /// Syncs the `.log` when it has unsynced writes.
+    func sync() throws(LogError) {
+        guard hasUnsyncedWrites else { return }
+        try storageCall("syncing \(logPath)") { () throws(StorageError) in try log.sync() }
+        hasUnsyncedWrites = false
+    }
+
+    /// Makes the segment inactive: adds a last time-index entry for its largest timestamp,
+    /// rewrites both indexes in full and syncs them and the log. Called before the next segment
+    /// is created, so every inactive segment is durable with its indexes.
+    func seal() throws(LogError) {
+        if maxTimestamp != .none, let last = lastOffset {
+            _ = timeIndex.append(timestamp: maxTimestamp.rawValue, relativeOffset: Int32(last - baseOffset))
+        }
+        try rewriteIndexes()
+        try sync()
+    }
+
+    func rewriteIndexes() throws(LogError) {
+        let offsets = offsetIndex.encoded()
+        let times = timeIndex.encoded()
+        try storageCall("writing indexes of \(logPath)") { () throws(StorageError) in
+            try indexFile.truncate(to: 0)
+            try indexFile.write(offsets, at: 0)
+            try indexFile.sync()
+            try timeIndexFile.truncate(to: 0)
+            try timeIndexFile.write(times, at: 0)
+            try timeIndexFile.sync()
+        }
+    }
+
+    func close() {
+        log.close()
+        indexFile.close()
+        timeIndexFile.close()
+    }
+
+    /// Closes and removes the segment's files.
+    func delete() throws(LogError) {
+        close()
+        for path in [logPath, indexPath, timeIndexPath] where storage.exists(path) {
+            try storageCall("deleting \(path)") { () throws(StorageError) in try storage.removeFile(path) }
+        }
+    }
+}
+
+// MARK: - Recovery
+
+/// What opening a segment found.
+struct SegmentRecovery {
+    /// Bytes cut from the end of the `.log` (a torn or partial tail).
+    var truncatedBytes: Int64 = 0
+    var truncationReason: String?
+    /// Damaged batches left in place; reads of them fail with their position.
+    var corruptions: [ScanProblem] = []
+    var indexesRebuilt = false
+}
+
+extension LogSegment {
+    /// Validates the whole segment batch by batch (the active segment after a possible crash):
+    /// a torn or CRC-failing tail is truncated, damage followed by valid batches is kept and
+    /// reported, and both indexes are rebuilt from what is valid.
+    func recover(indexIntervalBytes: Int, verifyChecksums: Bool = true) throws(LogError) -> SegmentRecovery {
+        var report = SegmentRecovery()
+        let fileSize = try storageCall("opening \(logPath)") { () throws(StorageError) in try log.size() }
+        offsetIndex = OffsetIndex()
+        timeIndex = TimeIndex()
+        bytesSinceIndexEntry = 0
+        nextOffset = baseOffset
+        maxTimestamp = .none
+        sizeBytes = fileSize
+        var position: Int64 = 0
+        var validEnd: Int64 = 0
+        while position < fileSize {
+            let problem = try BatchScanner.scan(log, from: position, to: fileSize, verifyChecksums: verifyChecksums) {
+                (batch: ScannedBatch) throws(LogError) -> Bool in
+                guard batch.header.baseOffset >= self.nextOffset else { return false }
+                self.noteAppended(header: batch.header, position: batch.position, indexIntervalBytes: indexIntervalBytes, writeIndexes: false)
+                validEnd = batch.position + Int64(batch.header.totalSizeBytes)
+                return true
+            }
+            guard let problem else {
+                if validEnd < fileSize && validEnd >= position {
+                    // The visitor stopped at a batch whose offsets go backwards: damage.
+                    report.truncationReason = "a batch at position \(validEnd) goes back before offset \(nextOffset)"
+                    break
+                }
+                position = fileSize
+                break
+            }
+            if case .corrupt(let at, _, _) = problem, let resume = validBatchAfter(at, fileSize: fileSize) {
+                report.corruptions.append(problem)
+                position = resume
+                validEnd = resume
+                continue
+            }
+            report.truncationReason = problem.reason
+            break
+        }
+        if validEnd < fileSize {
+            report.truncatedBytes = fileSize - validEnd
+            try storageCall("truncating \(logPath)") { () throws(StorageError) in
+                try log.truncate(to: validEnd)
+                try log.sync()
+            }
+            offsetIndex.truncate(toPosition: validEnd)
+        }
+        sizeBytes = validEnd
+        try rewriteIndexes()
+        report.indexesRebuilt = true
+        return report
+    }
+
+    /// When the batch at `position` is damaged but its length field still points at a valid
+    /// batch, the damage is in the middle of the segment: returns where scanning resumes.
+    private func validBatchAfter(_ position: Int64, fileSize: Int64) -> Int64? {
+        guard let head = try? log.read(at: position, count: 12), head.count == 12 else { return nil }
+        let length = Int64(Int32(bitPattern: head.readBigEndianUInt32(at: 8)))
+        guard length >= 49 else { return nil }
+        let next = position + 12 + length
+        guard next < fileSize, let candidate = try? log.read(at: next, count: Int(min(fileSize - next, 64 << 20))),
+              let header = try? RecordBatchHeader.parse(candidate, at: 0),
+              header.totalSizeBytes <= candidate.count,
+              BatchScanner.checksum(of: candidate[0..<header.totalSizeBytes]) == header.crc,
+              header.baseOffset >= nextOffset
+        else { return nil }
+        return next
+    }
+
+    /// Loads the indexes of an inactive segment, checking them against the `.log`, and rebuilds
+    /// them from the `.log` when they are missing or damaged.
+    /// - Returns: true when the indexes had to be rebuilt.
+    func loadIndexes(indexIntervalBytes: Int) throws(LogError) -> Bool {
+        sizeBytes = try storageCall("opening \(logPath)") { () throws(StorageError) in try log.size() }
+        let offsetBytes = try storageCall("reading \(indexPath)") { () throws(StorageError) in try indexFile.readAll() }
+        let timeBytes = try storageCall("reading \(timeIndexPath)") { () throws(StorageError) in try timeIndexFile.readAll() }
+        if sizeBytes > 0, let loaded = OffsetIndex.decode(offsetBytes, logSizeBytes: sizeBytes), loaded.count > 0 {
+            // Walk the tail after the last index entry to learn the segment's last offset.
+            offsetIndex = loaded
+            var last: RecordBatchHeader?
+            var tailMax = Timestamp.none
+            let problem = try scan(from: loaded.lastPosition ?? 0, verifyChecksums: false) { (batch: ScannedBatch) throws(LogError) -> Bool in
+                last = batch.header
+                tailMax = max(tailMax, batch.header.maxTimestamp)
+                return true
+            }
+            if problem == nil, let last, let times = TimeIndex.decode(timeBytes, lastRelativeOffset: last.lastOffset - baseOffset) {
+                timeIndex = times
+                nextOffset = last.lastOffset + 1
+                maxTimestamp = max(Timestamp(milliseconds: times.lastTimestamp ?? -1), tailMax)
+                return false
+            }
+        }
+        if sizeBytes == 0 { return false }
+        // Missing or damaged: rebuild from the log (which is kept as it is; an inactive segment
+        // was synced whole before the next one was created).
+        offsetIndex = OffsetIndex()
+        timeIndex = TimeIndex()
+        bytesSinceIndexEntry = 0
+        nextOffset = baseOffset
+        maxTimestamp = .none
+        _ = try scan(from: 0, verifyChecksums: false) { (batch: ScannedBatch) throws(LogError) -> Bool in
+            self.noteAppended(header: batch.header, position: batch.position, indexIntervalBytes: indexIntervalBytes, writeIndexes: false)
+            return true
+        }
+        if maxTimestamp != .none, let lastOffset {
+            _ = timeIndex.append(timestamp: maxTimestamp.rawValue, relativeOffset: Int32(lastOffset - baseOffset))
+        }
+        try rewriteIndexes()
+        return true
+    }
+}

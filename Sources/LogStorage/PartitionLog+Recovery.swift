@@ -1,0 +1,98 @@
+import StreamCore
+import RecordFormat
+import Logging
+
+/// Opening a partition after any crash.
+///
+/// Order of work: finish or discard an interrupted compaction swap, open every segment, trust
+/// the indexes of inactive segments only after checking them against their `.log`, and scan the
+/// active segment batch by batch (its tail may hold a torn or partial write, which is cut off and
+/// logged, never served).
+extension PartitionLog {
+    func completeInterruptedSwaps() throws(LogError) {
+        let directory = self.directory
+        let storage = storageForCleaner
+        let names = try storageCall("listing \(directory)") { () throws(StorageError) in try storage.listDirectory(directory) }
+        for name in names where name.hasSuffix(".cleaned") || name.hasSuffix(".deleted") {
+            // A compaction that did not reach its swap point: the originals are intact.
+            let path = joinPath(directory, name)
+            try storageCall("removing \(path)") { () throws(StorageError) in try storage.removeFile(path) }
+        }
+        for name in names where name.hasSuffix(".log.swap") {
+            guard let base = LogSegment.baseOffset(fromFileName: String(name.dropLast(5)), suffix: ".log") else { continue }
+            let swapPath = joinPath(directory, name)
+            // The swap file was synced whole before it was renamed into place: find its last offset.
+            let file = try storageCall("opening \(swapPath)") { () throws(StorageError) in try storage.openFile(swapPath, mode: .read) }
+            let size = try storageCall("opening \(swapPath)") { () throws(StorageError) in try file.size() }
+            var last = base
+            _ = try BatchScanner.scan(file, from: 0, to: size, verifyChecksums: false) { (batch: ScannedBatch) throws(LogError) -> Bool in
+                last = batch.header.lastOffset
+                return true
+            }
+            file.close()
+            // Delete the originals the swap replaces, then move the swap into place.
+            let current = try storageCall("listing \(directory)") { () throws(StorageError) in try storage.listDirectory(directory) }
+            for other in current {
+                for suffix in [".log", ".index", ".timeindex"] {
+                    if let otherBase = LogSegment.baseOffset(fromFileName: other, suffix: suffix), otherBase >= base, otherBase <= last {
+                        let path = joinPath(directory, other)
+                        try storageCall("removing \(path)") { () throws(StorageError) in try storage.removeFile(path) }
+                    }
+                }
+            }
+            for suffix in [".log", ".index", ".timeindex"] {
+                let from = joinPath(directory, LogSegment.fileName(base, suffix + ".swap"))
+                let to = joinPath(directory, LogSegment.fileName(base, suffix))
+                if storage.exists(from) {
+                    try storageCall("renaming \(from)") { () throws(StorageError) in try storage.rename(from, to: to) }
+                }
+            }
+            loggerForCleaner.info("completed an interrupted compaction swap", metadata: ["partition": "\(topicPartition)", "base": "\(base)"])
+        }
+    }
+
+    func loadSegments() throws(LogError) {
+        let directory = self.directory
+        let storage = storageForCleaner
+        let names = try storageCall("listing \(directory)") { () throws(StorageError) in try storage.listDirectory(directory) }
+        let bases = names.compactMap { LogSegment.baseOffset(fromFileName: $0, suffix: ".log") }.sorted()
+        let baseSet = Set(bases)
+        for name in names {
+            for suffix in [".index", ".timeindex"] {
+                if let base = LogSegment.baseOffset(fromFileName: name, suffix: suffix), !baseSet.contains(base) {
+                    let path = joinPath(directory, name)
+                    try storageCall("removing \(path)") { () throws(StorageError) in try storage.removeFile(path) }
+                }
+            }
+        }
+        var loaded: [LogSegment] = []
+        for (position, base) in bases.enumerated() {
+            let segment = try LogSegment.open(storage: storage, directory: directory, baseOffset: base)
+            if position == bases.count - 1 {
+                let report = try segment.recover(indexIntervalBytes: config.indexIntervalBytes)
+                if report.truncatedBytes > 0 {
+                    loggerForCleaner.warning("truncated a torn tail", metadata: [
+                        "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
+                        "bytes": "\(report.truncatedBytes)", "reason": "\(report.truncationReason ?? "")",
+                    ])
+                }
+                for corruption in report.corruptions {
+                    loggerForCleaner.error("corrupt batch in the middle of a segment; reads of it will fail", metadata: [
+                        "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
+                        "position": "\(corruption.position)", "reason": "\(corruption.reason)",
+                    ])
+                }
+            } else if try segment.loadIndexes(indexIntervalBytes: config.indexIntervalBytes) {
+                loggerForCleaner.info("rebuilt missing or damaged indexes", metadata: [
+                    "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
+                ])
+            }
+            loaded.append(segment)
+        }
+        if loaded.isEmpty {
+            loaded.append(try LogSegment.create(storage: storage, directory: directory, baseOffset: Offset(0)))
+        }
+        try withSegments { (segments: inout [LogSegment]) throws(LogError) in segments = loaded }
+        firstDirtyOffset = loaded[0].baseOffset
+    }
+}

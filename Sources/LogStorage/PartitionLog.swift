@@ -1,0 +1,320 @@
+package import StreamCore
+package import RecordFormat
+import Logging
+
+/// Where an append landed.
+package struct AppendResult: Sendable, Equatable {
+    package let baseOffset: Offset
+    package let lastOffset: Offset
+}
+
+/// The batches a read returned, with the partition's bounds at the time of the read.
+package struct FetchResult: Sendable {
+    package var batches: [RecordBatch]
+    /// The first offset of the partition (records before it were deleted or never existed).
+    package var logStartOffset: Offset
+    /// One past the last offset written (Kafka's log end offset).
+    package var logEndOffset: Offset
+}
+
+/// One partition: an ordered list of segments, the last of which is active (takes appends).
+///
+/// - Invariant: segments are sorted by base offset; each segment's offsets lie below the next
+///   segment's base offset; `logEndOffset` is one past the last appended offset.
+/// - Invariant: every segment but the active one is synced whole, with its indexes.
+///
+/// Thread-safety: all methods are safe to call from any thread; they serialise on one lock
+/// per partition.
+package final class PartitionLog: @unchecked Sendable {
+    package let topicPartition: TopicPartition
+    package let directory: String
+    package private(set) var config: TopicConfig
+    private let storage: any Storage
+    private let clock: any EngineClock
+    private let logger: Logger
+    private let lock = Lock()
+    private var segments: [LogSegment] = []
+    /// Offsets below this were compacted already; the cleaner starts from here.
+    var firstDirtyOffset = Offset(0)
+
+    /// Opens (and recovers) the partition in `directory`, creating its first segment when empty.
+    init(topicPartition: TopicPartition, directory: String, config: TopicConfig, storage: any Storage,
+         clock: any EngineClock, logger: Logger) throws(LogError) {
+        self.topicPartition = topicPartition
+        self.directory = directory
+        self.config = config
+        self.storage = storage
+        self.clock = clock
+        self.logger = logger
+        try storageCall("creating \(directory)") { () throws(StorageError) in try storage.createDirectory(directory) }
+        try completeInterruptedSwaps()
+        try loadSegments()
+    }
+
+    // MARK: Bounds
+
+    package var logStartOffset: Offset {
+        lock.lock(); defer { lock.unlock() }
+        return segments[0].baseOffset
+    }
+
+    package var logEndOffset: Offset {
+        lock.lock(); defer { lock.unlock() }
+        return segments[segments.count - 1].nextOffset
+    }
+
+    package var sizeBytes: Int64 {
+        lock.lock(); defer { lock.unlock() }
+        return segments.reduce(0) { $0 + $1.sizeBytes }
+    }
+
+    package var segmentCount: Int {
+        lock.lock(); defer { lock.unlock() }
+        return segments.count
+    }
+
+    /// The base offsets of the segments, oldest first.
+    package var segmentBaseOffsets: [Offset] {
+        lock.lock(); defer { lock.unlock() }
+        return segments.map(\.baseOffset)
+    }
+
+    // MARK: Append
+
+    /// Appends one complete batch (built with base offset 0), assigning its offsets.
+    ///
+    /// The batch is checked before it is written (header, CRC-32C, record count, size limit), so
+    /// a damaged batch never reaches the disk. A failed write leaves nothing visible.
+    /// - Returns: the offsets the batch received.
+    @discardableResult
+    package func append(_ batch: [UInt8]) throws(LogError) -> AppendResult {
+        var bytes = batch
+        let header = try formatCall("appending to \(topicPartition)") { () throws(RecordFormatError) in
+            try RecordBatchHeader.parse(bytes, at: 0)
+        }
+        guard header.totalSizeBytes == bytes.count else {
+            throw LogError(.invalidBatch, "batch length field says \(header.totalSizeBytes) bytes, got \(bytes.count)")
+        }
+        guard bytes.count <= config.batchBytesMax else {
+            throw LogError(.recordTooLarge, "a batch of \(bytes.count) bytes exceeds \(topicPartition.topic)'s limit of \(config.batchBytesMax) bytes")
+        }
+        guard BatchScanner.checksum(of: bytes[...]) == header.crc else {
+            throw LogError(.invalidBatch, "batch for \(topicPartition) fails its CRC-32C check")
+        }
+        guard header.lastOffsetDelta >= 0, header.recordCount >= 1 || header.isControl else {
+            throw LogError(.invalidBatch, "batch for \(topicPartition) has no records")
+        }
+        if config.cleanupPolicy == .compact && !header.isControl {
+            let records = try formatCall("appending to \(topicPartition)") { () throws(RecordFormatError) in
+                try RecordBatch(bytes: bytes).records()
+            }
+            if records.contains(where: { $0.key == nil }) {
+                throw LogError(.invalidBatch, "compacted topic \(topicPartition.topic) requires a key on every record")
+            }
+        }
+
+        lock.lock(); defer { lock.unlock() }
+        var active = segments[segments.count - 1]
+        let now = clock.now()
+        if try shouldRoll(active, incomingBytes: bytes.count, lastOffsetDelta: header.lastOffsetDelta, now: now) {
+            active = try roll()
+        }
+        let base = active.nextOffset
+        RecordBatch.setBaseOffset(base, in: &bytes)
+        let placed = RecordBatchHeader.withBaseOffset(header, base)
+        try active.append(bytes, header: placed, indexIntervalBytes: config.indexIntervalBytes, wallClock: now)
+        return AppendResult(baseOffset: base, lastOffset: placed.lastOffset)
+    }
+
+    private func shouldRoll(_ active: LogSegment, incomingBytes: Int, lastOffsetDelta: Int32, now: Timestamp) throws(LogError) -> Bool {
+        guard !active.isEmpty else { return false }
+        if active.sizeBytes + Int64(incomingBytes) > Int64(config.segmentBytesMax) { return true }
+        if let first = active.firstAppendTime, now.rawValue - first.rawValue >= config.segmentAgeMilliseconds { return true }
+        if (active.nextOffset - active.baseOffset) + Int64(lastOffsetDelta) >= Int64(Int32.max) { return true }
+        return false
+    }
+
+    /// Seals the active segment (synced with its indexes) and starts a new one at the log end.
+    private func roll() throws(LogError) -> LogSegment {
+        let active = segments[segments.count - 1]
+        try active.seal()
+        let next = try LogSegment.create(storage: storage, directory: directory, baseOffset: active.nextOffset)
+        segments.append(next)
+        logger.debug("rolled segment", metadata: ["partition": "\(topicPartition)", "base": "\(next.baseOffset)"])
+        return next
+    }
+
+    /// Seals the active segment and starts a new one, when the active one holds anything.
+    package func rollNow() throws(LogError) {
+        lock.lock(); defer { lock.unlock() }
+        if !segments[segments.count - 1].isEmpty { _ = try roll() }
+    }
+
+    /// Makes every append so far durable (one sync of the active `.log`; sealed segments were
+    /// synced when they were sealed).
+    package func sync() throws(LogError) {
+        lock.lock(); defer { lock.unlock() }
+        try segments[segments.count - 1].sync()
+    }
+
+    // MARK: Read
+
+    /// Reads whole batches holding offsets at or after `offset`, up to about `maxBytes` (at least
+    /// one batch when there is any, so a reader always makes progress).
+    ///
+    /// Every batch is CRC-checked; a damaged one is reported with its offset and file position,
+    /// never returned.
+    /// - Throws: `.offsetOutOfRange` outside `logStartOffset...logEndOffset`, `.corruptBatch`.
+    package func read(from offset: Offset, maxBytes: Int) throws(LogError) -> FetchResult {
+        lock.lock(); defer { lock.unlock() }
+        let start = segments[0].baseOffset
+        let end = segments[segments.count - 1].nextOffset
+        guard offset >= start, offset <= end else {
+            throw LogError.offsetOutOfRange(topicPartition, requested: offset, earliest: start, latest: end)
+        }
+        var result = FetchResult(batches: [], logStartOffset: start, logEndOffset: end)
+        if offset == end { return result }
+        var index = segmentIndex(containing: offset)
+        var collected = 0
+        var full = false
+        let chunkBytes = max(64 << 10, min(4 << 20, maxBytes + config.indexIntervalBytes + 1024))
+        while index < segments.count && !full {
+            let segment = segments[index]
+            let position = segment.startPosition(for: offset)
+            var batches: [RecordBatch] = []
+            let problem = try segment.scan(from: position, verifyChecksums: true, chunkBytes: chunkBytes) {
+                (batch: ScannedBatch) throws(LogError) -> Bool in
+                if batch.header.lastOffset < offset { return true }
+                if collected > 0 && collected + batch.bytes.count > maxBytes {
+                    full = true
+                    return false
+                }
+                let view = try formatCall("reading \(self.topicPartition)") { () throws(RecordFormatError) in
+                    try RecordBatch(bytes: Array(batch.bytes))
+                }
+                batches.append(view)
+                collected += batch.bytes.count
+                if collected >= maxBytes { full = true; return false }
+                return true
+            }
+            result.batches.append(contentsOf: batches)
+            if let problem {
+                if !result.batches.isEmpty { return result }
+                let at: Offset
+                if case .corrupt(_, let base?, _) = problem { at = base } else { at = offset }
+                throw LogError.corrupt(topicPartition, offset: at, position: problem.position, path: segment.logPath, reason: problem.reason)
+            }
+            index += 1
+        }
+        return result
+    }
+
+    /// The index of the last segment whose base offset is ≤ `offset`.
+    private func segmentIndex(containing offset: Offset) -> Int {
+        var low = 0
+        var high = segments.count
+        while low < high {
+            let middle = (low + high) / 2
+            if segments[middle].baseOffset <= offset { low = middle + 1 } else { high = middle }
+        }
+        return max(0, low - 1)
+    }
+
+    /// The first offset whose record has a timestamp ≥ `timestamp`, or nil when none has.
+    package func offset(forTimestamp timestamp: Timestamp) throws(LogError) -> Offset? {
+        lock.lock(); defer { lock.unlock() }
+        for segment in segments where segment.maxTimestamp >= timestamp {
+            var found: Offset?
+            let problem = try segment.scan(from: segment.startPosition(forTimestamp: timestamp), verifyChecksums: true) {
+                (batch: ScannedBatch) throws(LogError) -> Bool in
+                guard batch.header.maxTimestamp >= timestamp else { return true }
+                let records = try formatCall("reading \(self.topicPartition)") { () throws(RecordFormatError) in
+                    try RecordBatch(bytes: Array(batch.bytes)).records()
+                }
+                if let record = records.first(where: { $0.timestamp >= timestamp }) {
+                    found = record.offset
+                    return false
+                }
+                return true
+            }
+            if let found { return found }
+            if let problem {
+                throw LogError.corrupt(topicPartition, offset: segment.baseOffset, position: problem.position, path: segment.logPath, reason: problem.reason)
+            }
+        }
+        return nil
+    }
+
+    // MARK: Retention
+
+    /// Deletes whole inactive segments that are past the topic's retention time or that keep the
+    /// partition over its retention size. The active segment is never deleted.
+    /// - Returns: how many segments were deleted.
+    @discardableResult
+    package func enforceRetention() throws(LogError) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        guard config.cleanupPolicy == .delete else { return 0 }
+        let now = clock.now().rawValue
+        var deleted = 0
+        if config.retentionMilliseconds > 0 {
+            while segments.count > 1, let first = segments.first, first.maxTimestamp != .none,
+                  first.maxTimestamp.rawValue < now - config.retentionMilliseconds {
+                try deleteOldestSegment(reason: "older than the retention time")
+                deleted += 1
+            }
+        }
+        if config.retentionBytes > 0 {
+            var total = segments.reduce(Int64(0)) { $0 + $1.sizeBytes }
+            while segments.count > 1, total - segments[0].sizeBytes >= config.retentionBytes {
+                total -= segments[0].sizeBytes
+                try deleteOldestSegment(reason: "over the retention size")
+                deleted += 1
+            }
+        }
+        return deleted
+    }
+
+    private func deleteOldestSegment(reason: String) throws(LogError) {
+        let segment = segments.removeFirst()
+        logger.info("deleting segment", metadata: [
+            "partition": "\(topicPartition)", "base": "\(segment.baseOffset)", "reason": "\(reason)",
+        ])
+        try segment.delete()
+    }
+
+    // MARK: Lifecycle
+
+    /// Syncs the active segment and closes every file.
+    package func close() {
+        lock.lock(); defer { lock.unlock() }
+        for segment in segments {
+            try? segment.sync()
+            segment.close()
+        }
+    }
+
+    /// Replaces the configuration (for settings that can change on a live topic).
+    func updateConfig(_ newConfig: TopicConfig) {
+        lock.lock(); defer { lock.unlock() }
+        config = newConfig
+    }
+
+    /// Runs `body` with the segment list under the partition lock (for the cleaner).
+    func withSegments<T>(_ body: (inout [LogSegment]) throws(LogError) -> T) throws(LogError) -> T {
+        lock.lock(); defer { lock.unlock() }
+        return try body(&segments)
+    }
+
+    var storageForCleaner: any Storage { storage }
+    var clockForCleaner: any EngineClock { clock }
+    var loggerForCleaner: Logger { logger }
+}
+
+extension RecordBatchHeader {
+    /// The same header with another base offset.
+    static func withBaseOffset(_ header: RecordBatchHeader, _ offset: Offset) -> RecordBatchHeader {
+        var copy = header
+        copy.baseOffset = offset
+        return copy
+    }
+}

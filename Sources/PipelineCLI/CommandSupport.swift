@@ -1,0 +1,74 @@
+import ArgumentParser
+import StreamCore
+import LogStorage
+import Logging
+import Foundation
+
+/// A command's failure: printed as one line (`Error: …`) with a non-zero exit.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// `--data-dir`, shared by every command that opens a data directory.
+struct DataDirectoryOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "The data directory (created when missing).")
+    var dataDirectory: String = "./sluice-data"
+
+    /// Opens the data directory, holding its lock until the returned manager is closed.
+    func open(as command: String) throws -> LogManager {
+        var options = LogOptions()
+        options.ownerDescription = "pipeline \(command)"
+        do {
+            return try LogManager.open(directory: dataDirectory, options: options, logger: Logger(label: "sluice"))
+        } catch {
+            throw CLIError(error.description)
+        }
+    }
+}
+
+/// Runs `body` with the log open, turning log errors into one-line CLI errors, and always
+/// closing the log (which syncs and releases the directory lock).
+func withLog<T>(_ options: DataDirectoryOptions, command: String, _ body: (LogManager) throws -> T) throws -> T {
+    let log = try options.open(as: command)
+    defer { log.close() }
+    do {
+        return try body(log)
+    } catch let error as LogError {
+        throw CLIError(error.description)
+    }
+}
+
+/// Validates a topic name given on the command line.
+func topicName(_ name: String) throws -> TopicName {
+    do { return try TopicName(validating: name) } catch { throw CLIError(error.description) }
+}
+
+/// Buffered standard output: records are written in large chunks, not line by line.
+final class OutputBuffer {
+    private var buffer: [UInt8] = []
+    private let limit = 1 << 16
+
+    init() { buffer.reserveCapacity(limit + 4096) }
+
+    func write(_ bytes: some Sequence<UInt8>) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= limit { flush() }
+    }
+
+    func write(_ string: String) { write(string.utf8) }
+
+    func line(_ string: String) {
+        write(string.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= limit { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    deinit { flush() }
+}

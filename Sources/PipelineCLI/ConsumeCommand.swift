@@ -1,0 +1,129 @@
+import ArgumentParser
+import StreamCore
+import LogStorage
+import Foundation
+
+/// How `consume` prints records.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    /// The value's bytes, one record per line.
+    case value
+    /// A JSON envelope per line: topic, partition, offset, timestamp, key, value, headers.
+    case json
+}
+
+/// `pipeline consume TOPIC [--from-beginning | --offset N] [--group G] [--max N] [--format value|json]`
+///
+/// Without `--group` it reads from the earliest offset (or `--offset`); with a group it resumes
+/// at the group's committed offsets (earliest when it has none) and commits what it printed.
+struct ConsumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consume",
+        abstract: "Print a topic's records, one per line; exits at the end unless --follow.")
+
+    @Argument var topic: String
+    @Flag(name: .customLong("from-beginning"), help: "Start at the earliest offset (even for a group with committed offsets).")
+    var fromBeginning = false
+    @Option(help: "Start at this offset (in every partition, or in --partition).") var offset: Int64?
+    @Option(help: "Read only this partition.") var partition: Int32?
+    @Option(help: "Consume as this consumer group: resume from, and commit, its offsets.") var group: String?
+    @Option(help: "Stop after this many records.") var max: Int?
+    @Option(help: "Output: value (the value per line) or json (an envelope per line).") var format: OutputFormat = .value
+    @Flag(help: "Keep waiting for new records instead of exiting at the end.") var follow = false
+    @OptionGroup var data: DataDirectoryOptions
+
+    func validate() throws {
+        if fromBeginning && offset != nil { throw ValidationError("--from-beginning and --offset cannot be used together") }
+        if let max, max < 0 { throw ValidationError("--max must not be negative") }
+        if let offset, offset < 0 { throw ValidationError("--offset must not be negative") }
+    }
+
+    func run() throws {
+        try withLog(data, command: "consume") { log in
+            let name = try topicName(topic)
+            let target = try log.topic(name)
+            var config = ConsumerConfig(groupID: group)
+            config.autoOffsetReset = .earliest
+            let consumer = LogConsumer(log: log, config: config)
+            defer { consumer.close() }
+            if let partition {
+                _ = try target.partition(PartitionID(partition))
+                try consumer.assign([TopicPartition(name, PartitionID(partition))])
+            } else if group != nil {
+                try consumer.subscribe([name])
+            } else {
+                try consumer.assign(target.partitions.map(\.topicPartition))
+            }
+            if fromBeginning { try consumer.seekAll(to: .earliest) }
+            if let offset { try consumer.seekAll(to: .offset(Offset(offset))) }
+            let output = OutputBuffer()
+            var printed = 0
+            let limit = max ?? Int.max
+            while printed < limit {
+                let records = try consumer.poll(maxRecords: Swift.min(500, limit - printed))
+                for record in records {
+                    switch format {
+                    case .value: output.line(String(decoding: record.value ?? [], as: UTF8.self))
+                    case .json: output.line(JSONEnvelope.line(for: record))
+                    }
+                }
+                printed += records.count
+                if records.isEmpty {
+                    output.flush()
+                    if group != nil { try consumer.commit() }
+                    if !follow { break }
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+            }
+            output.flush()
+            if group != nil { try consumer.commit() }
+        }
+    }
+}
+
+/// The JSON envelope `consume --format json` prints: one object per line, keys in a fixed order.
+/// Keys and values that are UTF-8 text are strings; other bytes are base64 with
+/// `"key_encoding"`/`"value_encoding": "base64"`; absent ones are null.
+enum JSONEnvelope {
+    static func line(for record: ConsumerRecord) -> String {
+        var text = "{\"topic\":\(quote(record.topicPartition.topic.rawValue))"
+        text += ",\"partition\":\(record.topicPartition.partition.rawValue)"
+        text += ",\"offset\":\(record.offset.rawValue)"
+        text += ",\"timestamp\":\(record.timestamp.rawValue)"
+        text += ",\"key\":" + bytes(record.key, field: "key")
+        text += ",\"value\":" + bytes(record.value, field: "value")
+        text += ",\"headers\":["
+        text += record.headers.map { header in
+            "{\"key\":\(quote(header.key)),\"value\":\(bytes(header.value, field: "value"))}"
+        }.joined(separator: ",")
+        text += "]}"
+        return text
+    }
+
+    private static func bytes(_ value: [UInt8]?, field: String) -> String {
+        guard let value else { return "null" }
+        if let string = String(validating: value, as: UTF8.self) { return quote(string) }
+        return "\(quote(Data(value).base64EncodedString())),\"\(field)_encoding\":\"base64\""
+    }
+
+    /// A JSON string literal.
+    static func quote(_ string: String) -> String {
+        var result = "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result + "\""
+    }
+}

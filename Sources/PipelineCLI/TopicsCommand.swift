@@ -1,0 +1,166 @@
+import ArgumentParser
+import StreamCore
+import LogStorage
+import Foundation
+
+/// `pipeline topics …`: create, list, describe and delete topics.
+struct TopicsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topics", abstract: "Manage topics.",
+        subcommands: [CreateTopic.self, ListTopics.self, DescribeTopic.self, DeleteTopic.self])
+}
+
+/// `pipeline topics create NAME --partitions N [--compression …] [--cleanup …] [--retention …]`
+struct CreateTopic: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a topic.")
+
+    @Argument(help: "The topic name: letters, digits, '.', '_' and '-'.") var name: String
+    @Option(help: "Number of partitions.") var partitions: Int = 1
+    @Option(help: "Batch compression: none, lz4 or zstd.") var compression: String = "none"
+    @Option(help: "Cleanup policy: delete (by retention) or compact (latest value per key).") var cleanup: String = "delete"
+    @Option(help: "Retention time (e.g. 7d, 12h, forever) or size (e.g. 10GiB); comma-separate to give both.")
+    var retention: String?
+    @Option(name: .customLong("retention-bytes"), help: "Retention size per partition (e.g. 10GiB).") var retentionBytes: String?
+    @Option(name: .customLong("segment-bytes"), help: "Segment size before rolling (e.g. 128MiB).") var segmentBytes: String?
+    @Option(name: .customLong("segment-age"), help: "Segment age before rolling (e.g. 7d).") var segmentAge: String?
+    @Option(name: .customLong("max-batch-bytes"), help: "The largest batch (and so record) accepted.") var maxBatchBytes: String?
+    @Option(name: .customLong("delete-retention"), help: "How long compaction keeps tombstones (e.g. 1d).") var deleteRetention: String?
+    @OptionGroup var data: DataDirectoryOptions
+
+    func run() throws {
+        let name = try topicName(self.name)
+        let config = try makeConfig()
+        try withLog(data, command: "topics create") { log in
+            try log.createTopic(name, config: config)
+            print("created topic \(name) with \(config.partitionCount) partition\(config.partitionCount == 1 ? "" : "s") (compression \(config.compression.rawValue), cleanup \(config.cleanupPolicy.rawValue))")
+        }
+    }
+
+    func makeConfig() throws -> TopicConfig {
+        var config = TopicConfig(partitionCount: partitions)
+        guard let codec = CompressionCodecName(rawValue: compression.lowercased()) else {
+            throw CLIError("unknown compression '\(compression)' (use none, lz4 or zstd)")
+        }
+        config.compression = codec
+        guard let policy = CleanupPolicy(rawValue: cleanup.lowercased()) else {
+            throw CLIError("unknown cleanup policy '\(cleanup)' (use delete or compact)")
+        }
+        config.cleanupPolicy = policy
+        if policy == .compact { config.retentionMilliseconds = -1 }
+        if let retention {
+            for part in retention.split(separator: ",").map(String.init) {
+                if Units.looksLikeSize(part) {
+                    guard let bytes = Units.bytes(part) else { throw CLIError("invalid retention size '\(part)'") }
+                    config.retentionBytes = bytes
+                } else {
+                    guard let milliseconds = Units.milliseconds(part) else { throw CLIError("invalid retention '\(part)' (e.g. 7d, 12h, 10GiB)") }
+                    config.retentionMilliseconds = milliseconds
+                }
+            }
+        }
+        if let retentionBytes {
+            guard let bytes = Units.bytes(retentionBytes) else { throw CLIError("invalid retention size '\(retentionBytes)'") }
+            config.retentionBytes = bytes
+        }
+        if let segmentBytes {
+            guard let bytes = Units.bytes(segmentBytes), bytes > 0 else { throw CLIError("invalid segment size '\(segmentBytes)'") }
+            config.segmentBytesMax = Int(bytes)
+        }
+        if let segmentAge {
+            guard let milliseconds = Units.milliseconds(segmentAge), milliseconds > 0 else { throw CLIError("invalid segment age '\(segmentAge)'") }
+            config.segmentAgeMilliseconds = milliseconds
+        }
+        if let maxBatchBytes {
+            guard let bytes = Units.bytes(maxBatchBytes), bytes > 0 else { throw CLIError("invalid batch size '\(maxBatchBytes)'") }
+            config.batchBytesMax = Int(bytes)
+        }
+        if let deleteRetention {
+            guard let milliseconds = Units.milliseconds(deleteRetention), milliseconds > 0 else { throw CLIError("invalid delete retention '\(deleteRetention)'") }
+            config.deleteRetentionMilliseconds = milliseconds
+        }
+        if let problem = config.problem() { throw CLIError("cannot create topic '\(name)': \(problem)") }
+        return config
+    }
+}
+
+/// `pipeline topics list`: one line per topic.
+struct ListTopics: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List topics, one per line.")
+    @Flag(help: "Include internal topics (__consumer_offsets, …).") var `internal` = false
+    @OptionGroup var data: DataDirectoryOptions
+
+    func run() throws {
+        try withLog(data, command: "topics list") { log in
+            for name in log.topicNames(includeInternal: `internal`) {
+                let topic = try log.topic(name)
+                let config = topic.config
+                print("\(name)\tpartitions=\(config.partitionCount)\tcompression=\(config.compression.rawValue)\tcleanup=\(config.cleanupPolicy.rawValue)")
+            }
+        }
+    }
+}
+
+/// `pipeline topics describe NAME`: configuration, and per partition its offsets and size.
+struct DescribeTopic: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "describe", abstract: "Show a topic's partitions, offsets, sizes and codec.")
+    @Argument var name: String
+    @OptionGroup var data: DataDirectoryOptions
+
+    func run() throws {
+        try withLog(data, command: "topics describe") { log in
+            let topic = try log.topic(named: name)
+            let config = topic.config
+            print("topic: \(topic.name)")
+            print("partitions: \(config.partitionCount)")
+            print("compression: \(config.compression.rawValue)")
+            print("cleanup: \(config.cleanupPolicy.rawValue)")
+            print("retention: \(Units.describeMilliseconds(config.retentionMilliseconds)), \(Units.describeBytes(config.retentionBytes)) per partition")
+            print("segment size: \(Units.describeBytes(Int64(config.segmentBytesMax))), segment age: \(Units.describeMilliseconds(config.segmentAgeMilliseconds))")
+            print("max batch: \(Units.describeBytes(Int64(config.batchBytesMax)))")
+            let rows = topic.partitions.map { partition in
+                [String(partition.topicPartition.partition.rawValue), partition.logStartOffset.description,
+                 partition.logEndOffset.description, String(partition.logEndOffset - partition.logStartOffset),
+                 String(partition.segmentCount), Units.describeBytes(partition.sizeBytes)]
+            }
+            let header = ["PARTITION", "EARLIEST", "LATEST", "OFFSETS", "SEGMENTS", "SIZE"]
+            printTable(header: header, rows: rows)
+            let totalBytes = topic.partitions.reduce(Int64(0)) { $0 + $1.sizeBytes }
+            let totalOffsets = topic.partitions.reduce(Int64(0)) { $0 + ($1.logEndOffset - $1.logStartOffset) }
+            print("total: \(totalOffsets) offsets, \(Units.describeBytes(totalBytes))")
+        }
+    }
+}
+
+/// `pipeline topics delete NAME`
+struct DeleteTopic: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a topic and all its data.")
+    @Argument var name: String
+    @OptionGroup var data: DataDirectoryOptions
+
+    func run() throws {
+        try withLog(data, command: "topics delete") { log in
+            try log.deleteTopic(try topicName(name))
+            print("deleted topic \(name)")
+        }
+    }
+}
+
+/// Prints left-aligned columns.
+func printTable(header: [String], rows: [[String]]) {
+    var widths = header.map(\.count)
+    for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+            .joined(separator: "  ").trimmingTrailingSpaces()
+    }
+    print(line(header))
+    for row in rows { print(line(row)) }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var result = self
+        while result.last == " " { result.removeLast() }
+        return result
+    }
+}
