@@ -44,6 +44,7 @@ static int has_sse42;
 
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
+#if SLUICE_CRC32C_X86
 /// a * b mod P, both in the reflected representation where bit 31 is x^0.
 static uint32_t multiply_mod_p(uint32_t a, uint32_t b) {
     uint32_t product = 0;
@@ -54,7 +55,6 @@ static uint32_t multiply_mod_p(uint32_t a, uint32_t b) {
     return product;
 }
 
-#if SLUICE_CRC32C_X86
 /// x^(8 * byte_count) mod P, by square and multiply.
 static uint32_t x_power_of_bytes(uint64_t byte_count) {
     uint32_t result = 0x80000000u;  // x^0

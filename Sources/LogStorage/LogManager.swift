@@ -36,6 +36,7 @@ package final class LogManager: @unchecked Sendable {
     private var topics: [TopicName: Topic] = [:]
     private var directoryLock: (any StorageLock)?
     private var offsetsStore: ConsumerOffsets?
+    private var maintenanceThread: Thread?
     /// The in-process coordinator of consumer groups.
     package let groups = GroupCoordinator()
 
@@ -72,6 +73,7 @@ package final class LogManager: @unchecked Sendable {
             try manager.loadTopics()
             let offsetsTopic = try manager.internalTopic(ConsumerOffsets.topicName, partitions: options.offsetsTopicPartitions)
             manager.offsetsStore = try ConsumerOffsets(partitions: offsetsTopic.partitions, clock: clock)
+            try manager.maintain()
         } catch {
             manager.close()
             throw error
@@ -227,8 +229,27 @@ package final class LogManager: @unchecked Sendable {
         }
     }
 
+    /// Runs ``maintain()`` every `intervalMilliseconds` on a background thread until ``close()``,
+    /// for long-running processes. Failures are logged, not thrown.
+    package func startBackgroundMaintenance(intervalMilliseconds: Int = 30_000) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard maintenanceThread == nil else { return }
+        let thread = Thread { [weak self] in
+            while !Thread.current.isCancelled {
+                Thread.sleep(forTimeInterval: Double(intervalMilliseconds) / 1000)
+                guard let self, !Thread.current.isCancelled else { return }
+                do { try self.maintain() } catch { self.logger.error("maintenance failed: \(error)") }
+            }
+        }
+        thread.name = "sluice-log-maintenance"
+        maintenanceThread = thread
+        thread.start()
+    }
+
     /// Syncs and closes every partition and releases the directory lock.
     package func close() {
+        maintenanceThread?.cancel()
         lock.lock()
         let all = topics.values
         topics = [:]

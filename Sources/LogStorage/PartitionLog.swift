@@ -118,6 +118,8 @@ package final class PartitionLog: @unchecked Sendable {
         let now = clock.now()
         if try shouldRoll(active, incomingBytes: bytes.count, lastOffsetDelta: header.lastOffsetDelta, now: now) {
             active = try roll()
+            // A roll is when an inactive segment may have become deletable.
+            _ = try enforceRetentionLocked(now: now)
         }
         let base = active.nextOffset
         RecordBatch.setBaseOffset(base, in: &bytes)
@@ -253,8 +255,12 @@ package final class PartitionLog: @unchecked Sendable {
     @discardableResult
     package func enforceRetention() throws(LogError) -> Int {
         lock.lock(); defer { lock.unlock() }
+        return try enforceRetentionLocked(now: clock.now())
+    }
+
+    private func enforceRetentionLocked(now timestamp: Timestamp) throws(LogError) -> Int {
         guard config.cleanupPolicy == .delete else { return 0 }
-        let now = clock.now().rawValue
+        let now = timestamp.rawValue
         var deleted = 0
         if config.retentionMilliseconds > 0 {
             while segments.count > 1, let first = segments.first, first.maxTimestamp != .none,

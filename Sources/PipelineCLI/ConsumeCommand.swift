@@ -55,6 +55,7 @@ struct ConsumeCommand: ParsableCommand {
             }
             if fromBeginning { try consumer.seekAll(to: .earliest) }
             if let offset { try consumer.seekAll(to: .offset(Offset(offset))) }
+            if follow { log.startBackgroundMaintenance() }
             let output = OutputBuffer()
             var printed = 0
             let limit = max ?? Int.max

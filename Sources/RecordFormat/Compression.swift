@@ -9,7 +9,8 @@ internal import CZstd
 ///   Kafka clients do not always carry their content size.
 ///
 /// Decompression never produces more than `outputLimitBytes` (a decompression bomb throws
-/// `tooLarge`), and corrupt input throws `decompressionFailed`, never crashes.
+/// `tooLarge`), and corrupt input throws `decompressionFailed`, never crashes. The bound is on
+/// the output; libzstd's own window buffer (at most 128 MiB, its default limit) is not counted.
 /// Thread-safe (each call owns its compression context).
 package enum Compression {
     /// The Zstandard level used by `compress`.

@@ -79,27 +79,28 @@ enum RecordDecoder {
             key: key, value: value, headers: headers, offsetDelta: offsetDelta)
     }
 
-    /// Reads a varint that must fit 32 bits.
+    /// Reads a varint that must fit 32 bits. `field` names it in errors; an autoclosure so
+    /// that the hot path builds no strings.
     private static func readInt32(
-        _ bytes: UnsafeRawBufferPointer, _ position: inout Int, _ field: String
+        _ bytes: UnsafeRawBufferPointer, _ position: inout Int, _ field: @autoclosure () -> String
     ) throws(RecordFormatError) -> Int32 {
         let value = try Varint.decode(bytes, at: &position)
-        guard let narrowed = Int32(exactly: value) else { throw corrupt("\(field) \(value) does not fit 32 bits") }
+        guard let narrowed = Int32(exactly: value) else { throw corrupt("\(field()) \(value) does not fit 32 bits") }
         return narrowed
     }
 
     /// Reads a nullable byte field: a length varint (-1 = nil) and that many bytes.
     private static func readField(
-        _ bytes: UnsafeRawBufferPointer, _ position: inout Int, _ field: String
+        _ bytes: UnsafeRawBufferPointer, _ position: inout Int, _ field: StaticString
     ) throws(RecordFormatError) -> [UInt8]? {
         let length = try readInt32(bytes, &position, "\(field) length")
         if length == -1 { return nil }
         guard length >= 0, Int(length) <= bytes.count - position else {
             throw corrupt("\(field) length \(length) exceeds the \(bytes.count - position) bytes left")
         }
-        let field = Array(UnsafeRawBufferPointer(rebasing: bytes[position..<(position + Int(length))]))
+        let contents = Array(UnsafeRawBufferPointer(rebasing: bytes[position..<(position + Int(length))]))
         position += Int(length)
-        return field
+        return contents
     }
 
     private static func corrupt(_ detail: String) -> RecordFormatError {

@@ -36,11 +36,26 @@ package enum Varint {
     /// Throws `truncated` when the buffer ends mid-value, and `corruptRecords` for encodings
     /// longer than 10 bytes or whose 10th byte carries bits beyond 64.
     package static func decode(_ bytes: UnsafeRawBufferPointer, at index: inout Int) throws(RecordFormatError) -> Int64 {
+        guard index >= 0, index < bytes.count else {
+            throw RecordFormatError(.truncated, "varint at byte \(index) runs past the end (\(bytes.count) bytes)")
+        }
+        // Most lengths and deltas in a batch fit one byte.
+        let first = bytes[index]
+        if first < 0x80 {
+            index += 1
+            return Int64(first >> 1) ^ (0 &- Int64(first & 1))
+        }
+        return try decodeMultiByte(bytes, at: &index)
+    }
+
+    private static func decodeMultiByte(
+        _ bytes: UnsafeRawBufferPointer, at index: inout Int
+    ) throws(RecordFormatError) -> Int64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         var position = index
         while true {
-            guard position < bytes.count, position >= 0 else {
+            guard position < bytes.count else {
                 throw RecordFormatError(.truncated, "varint at byte \(index) runs past the end (\(bytes.count) bytes)")
             }
             let byte = bytes[position]
