@@ -2,7 +2,8 @@
 import PackageDescription
 
 /// Layers (DESIGN.md): StreamCore (vocabulary + storage seam) → RecordFormat (batch codec)
-/// → LogStorage (segments, partitions, topics, clients) → … → Sluice (public DSL) → PipelineCLI.
+/// → LogStorage (segments, partitions, producer state, topics, clients) → Transactions
+/// (coordinator, transaction log, transactional producer) → … → Sluice (public DSL) → PipelineCLI.
 /// Each target imports only the layers below it.
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -41,6 +42,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "Transactions",
+            dependencies: ["StreamCore", "RecordFormat", "LogStorage", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "Simulation",
             dependencies: ["StreamCore"],
             swiftSettings: strictSettings
@@ -53,7 +59,7 @@ let package = Package(
         .target(
             name: "PipelineCLI",
             dependencies: [
-                "StreamCore", "RecordFormat", "LogStorage", "Sluice",
+                "StreamCore", "RecordFormat", "LogStorage", "Transactions", "Sluice",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -81,6 +87,11 @@ let package = Package(
         .testTarget(
             name: "LogStorageTests",
             dependencies: ["StreamCore", "RecordFormat", "LogStorage", "Simulation"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TransactionsTests",
+            dependencies: ["StreamCore", "RecordFormat", "LogStorage", "Transactions", "Simulation"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -25,7 +25,11 @@ package struct CommittedOffset: Sendable, Equatable {
 /// A group lives in partition `abs(javaHashCode(group)) % partitionCount`, as in Kafka. A null
 /// value (tombstone) removes a committed offset.
 ///
-/// - Invariant: the in-memory map equals the fold of the topic's records, in offset order.
+/// Offsets committed inside a transaction (KIP-98's `sendOffsetsToTransaction`) are staged per
+/// producer and applied only when the transaction's COMMIT marker is written; an ABORT drops them.
+///
+/// - Invariant: the in-memory map equals the fold of the topic's committed records, in offset
+///   order; nothing of an open or aborted transaction is in it.
 /// Thread-safety: safe from any thread.
 package final class ConsumerOffsets: @unchecked Sendable {
     package static let topicName = TopicName(rawValue: "__consumer_offsets")!
@@ -33,6 +37,8 @@ package final class ConsumerOffsets: @unchecked Sendable {
     private let clock: any EngineClock
     private let lock = Lock()
     private var committed: [String: [TopicPartition: CommittedOffset]] = [:]
+    /// Offsets written by open transactions, by producer.
+    private var staged: [ProducerID: [(group: String, topicPartition: TopicPartition, offset: CommittedOffset?)]] = [:]
 
     init(partitions: [PartitionLog], clock: any EngineClock) throws(LogError) {
         self.partitions = partitions
@@ -45,9 +51,20 @@ package final class ConsumerOffsets: @unchecked Sendable {
         while offset < partition.logEndOffset {
             let fetched = try partition.read(from: offset, maxBytes: 4 << 20)
             guard let last = fetched.batches.last else { break }
-            for batch in fetched.batches where !batch.header.isControl {
+            for batch in fetched.batches {
+                if batch.header.isControl {
+                    let marker = try formatCall("loading \(partition.topicPartition)") { () throws(RecordFormatError) in try batch.controlRecord() }
+                    completeTransaction(producerID: batch.header.producerID, committed: marker.type == .commit)
+                    continue
+                }
                 let records = try formatCall("loading \(partition.topicPartition)") { () throws(RecordFormatError) in try batch.records() }
-                for record in records where record.offset >= offset { apply(record) }
+                for record in records where record.offset >= offset {
+                    if batch.header.isTransactional {
+                        stage(record, producerID: batch.header.producerID)
+                    } else {
+                        apply(record)
+                    }
+                }
             }
             offset = last.header.lastOffset + 1
         }
@@ -63,6 +80,39 @@ package final class ConsumerOffsets: @unchecked Sendable {
             committed[group]?[topicPartition] = nil
             if committed[group]?.isEmpty == true { committed[group] = nil }
         }
+    }
+
+    private func stage(_ record: Record, producerID: ProducerID) {
+        guard let key = record.key, let (group, topicPartition) = ConsumerOffsets.decodeKey(key) else { return }
+        lock.lock(); defer { lock.unlock() }
+        staged[producerID, default: []].append((group, topicPartition, record.value.flatMap(ConsumerOffsets.decodeValue)))
+    }
+
+    /// Stages offsets that a transaction of `producerID` has just appended.
+    package func stage(group: String, offsets: [TopicPartition: CommittedOffset], producerID: ProducerID) {
+        lock.lock(); defer { lock.unlock() }
+        for (topicPartition, offset) in offsets.sorted(by: { $0.key < $1.key }) {
+            staged[producerID, default: []].append((group, topicPartition, offset))
+        }
+    }
+
+    /// Applies (commit) or drops (abort) what a producer's transaction staged; called when its
+    /// marker is written to `__consumer_offsets`.
+    package func completeTransaction(producerID: ProducerID, committed isCommit: Bool) {
+        lock.lock(); defer { lock.unlock() }
+        guard let entries = staged.removeValue(forKey: producerID), isCommit else { return }
+        for entry in entries {
+            if let offset = entry.offset {
+                committed[entry.group, default: [:]][entry.topicPartition] = offset
+            } else {
+                committed[entry.group]?[entry.topicPartition] = nil
+            }
+        }
+    }
+
+    /// The records that commit `offsets` for `group`, for a transactional batch.
+    package static func offsetRecords(group: String, offsets: [TopicPartition: CommittedOffset]) -> [(key: [UInt8], value: [UInt8])] {
+        offsets.sorted(by: { $0.key < $1.key }).map { (encodeKey(group: group, $0.key), encodeValue($0.value)) }
     }
 
     /// The partition of `__consumer_offsets` that holds `group`.
@@ -136,22 +186,22 @@ package final class ConsumerOffsets: @unchecked Sendable {
     // MARK: Kafka's record formats
 
     package static func encodeKey(group: String, _ topicPartition: TopicPartition) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.appendBigEndian(Int16(1))
-        appendString(group, to: &bytes)
-        appendString(topicPartition.topic.rawValue, to: &bytes)
-        bytes.appendBigEndian(topicPartition.partition.rawValue)
-        return bytes
+        var writer = BigEndianWriter()
+        writer.int16(1)
+        writer.string(group)
+        writer.string(topicPartition.topic.rawValue)
+        writer.int32(topicPartition.partition.rawValue)
+        return writer.bytes
     }
 
     package static func encodeValue(_ value: CommittedOffset) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.appendBigEndian(Int16(3))
-        bytes.appendBigEndian(value.offset.rawValue)
-        bytes.appendBigEndian(Int32(-1))
-        appendString(value.metadata, to: &bytes)
-        bytes.appendBigEndian(value.commitTimestamp.rawValue)
-        return bytes
+        var writer = BigEndianWriter()
+        writer.int16(3)
+        writer.int64(value.offset.rawValue)
+        writer.int32(-1)
+        writer.string(value.metadata)
+        writer.int64(value.commitTimestamp.rawValue)
+        return writer.bytes
     }
 
     package static func decodeKey(_ bytes: [UInt8]) -> (String, TopicPartition)? {
@@ -176,37 +226,5 @@ package final class ConsumerOffsets: @unchecked Sendable {
         default:
             return nil
         }
-    }
-
-    private static func appendString(_ string: String, to bytes: inout [UInt8]) {
-        let utf8 = Array(string.utf8)
-        bytes.appendBigEndian(Int16(utf8.count))
-        bytes.append(contentsOf: utf8)
-    }
-}
-
-/// Reads big-endian fields from a byte array, returning nil past the end.
-struct BigEndianReader {
-    private let bytes: [UInt8]
-    private var index = 0
-
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    mutating func int16() -> Int16? { read(2).map { Int16(bitPattern: UInt16(truncatingIfNeeded: $0)) } }
-    mutating func int32() -> Int32? { read(4).map { Int32(bitPattern: UInt32(truncatingIfNeeded: $0)) } }
-    mutating func int64() -> Int64? { read(8).map { Int64(bitPattern: $0) } }
-
-    mutating func string() -> String? {
-        guard let length = int16(), length >= 0, index + Int(length) <= bytes.count else { return nil }
-        defer { index += Int(length) }
-        return String(decoding: bytes[index..<index + Int(length)], as: UTF8.self)
-    }
-
-    private mutating func read(_ count: Int) -> UInt64? {
-        guard index + count <= bytes.count else { return nil }
-        var value: UInt64 = 0
-        for byte in bytes[index..<index + count] { value = value << 8 | UInt64(byte) }
-        index += count
-        return value
     }
 }

@@ -53,13 +53,22 @@ extension PartitionLog {
             guard config.cleanupPolicy == .compact, segments.count > 1 else { return report }
             let candidates = Array(segments.dropLast())
             report.segmentsBefore = candidates.count
+            // Data at or past the last stable offset belongs to open transactions: it is kept as
+            // it is and does not count as a newer value. Aborted data is dropped.
+            let stable = self.producerState.firstUnstableOffset ?? segments[segments.count - 1].nextOffset
+            let aborted = self.producerState.aborted
+            func isAborted(_ header: RecordBatchHeader) -> Bool {
+                header.isTransactional && !header.isControl && aborted.contains {
+                    $0.producerID == header.producerID && $0.firstOffset <= header.baseOffset && header.baseOffset <= $0.lastOffset
+                }
+            }
             report.bytesBefore = candidates.reduce(0) { $0 + $1.sizeBytes }
 
             // 1. The offset of the latest record of every key in the inactive segments.
             var latest: [[UInt8]: Offset] = [:]
             for segment in candidates {
                 try Self.forEachRecordBatch(in: segment, topicPartition) { (header: RecordBatchHeader, records: [Record]) throws(LogError) in
-                    guard !header.isControl else { return }
+                    guard !header.isControl, header.baseOffset < stable, !isAborted(header) else { return }
                     for record in records { if let key = record.key { latest[key] = record.offset } }
                 }
             }
@@ -94,8 +103,12 @@ extension PartitionLog {
                     }
                     try Self.forEachRawBatch(in: segment, topicPartition) { (header: RecordBatchHeader, bytes: ArraySlice<UInt8>) throws(LogError) in
                         let isGroupTail = segment === group[group.count - 1] && header.baseOffset == lastBatchBase
-                        if header.isControl || isGroupTail {
+                        if header.isControl || isGroupTail || header.baseOffset >= stable {
                             output.append(contentsOf: bytes)
+                            return
+                        }
+                        if isAborted(header) {
+                            removed += Int(header.recordCount)
                             return
                         }
                         let records = try formatCall("compacting \(topicPartition)") { () throws(RecordFormatError) in
@@ -135,7 +148,7 @@ extension PartitionLog {
                     continue
                 }
                 let swapped = try Self.swap(group, with: output, storage: storage, directory: directory,
-                                            indexIntervalBytes: config.indexIntervalBytes)
+                                            indexIntervalBytes: config.indexIntervalBytes, crashPoints: self.crashPoints)
                 cleaned.append(swapped)
             }
             let active = segments[segments.count - 1]
@@ -153,7 +166,8 @@ extension PartitionLog {
 
     /// Writes the cleaned bytes beside the group, swaps them in, and opens the result.
     private static func swap(
-        _ group: [LogSegment], with bytes: [UInt8], storage: any Storage, directory: String, indexIntervalBytes: Int
+        _ group: [LogSegment], with bytes: [UInt8], storage: any Storage, directory: String, indexIntervalBytes: Int,
+        crashPoints: CrashPoints
     ) throws(LogError) -> LogSegment {
         let base = group[0].baseOffset
         let cleanedPath = joinPath(directory, LogSegment.fileName(base, ".log.cleaned"))
@@ -171,12 +185,18 @@ extension PartitionLog {
                 position = end
             }
             try file.sync()
-            try storage.rename(cleanedPath, to: swapPath)
         }
+        crashPoints.reached(.duringCompaction)
+        // The group's aborted-transaction entries move to the cleaned segment.
+        var aborted: [AbortedTransaction] = []
+        for segment in group { aborted += segment.loadTxnIndex() ?? [] }
+        try storageCall("swapping \(cleanedPath)") { () throws(StorageError) in try storage.rename(cleanedPath, to: swapPath) }
+        crashPoints.reached(.duringCompaction)
         for segment in group { try segment.delete() }
         try storageCall("renaming \(swapPath)") { () throws(StorageError) in try storage.rename(swapPath, to: finalPath) }
         let segment = try LogSegment.open(storage: storage, directory: directory, baseOffset: base)
         _ = try segment.loadIndexes(indexIntervalBytes: indexIntervalBytes)
+        try segment.rewriteTxnIndex(aborted)
         return segment
     }
 

@@ -19,6 +19,9 @@ package struct ConsumerConfig: Sendable {
     package var maxPollRecords: Int = 500
     /// About how many bytes one poll reads per partition.
     package var fetchBytesMax: Int = 1 << 20
+    /// Read committed data only (below the last stable offset, aborted transactions skipped),
+    /// or everything.
+    package var isolation: IsolationLevel = .readUncommitted
     /// This member's id within its group.
     package var memberID: String = "consumer-\(UUID().uuidString.prefix(8))"
     package init(groupID: String? = nil) { self.groupID = groupID }
@@ -188,13 +191,14 @@ package final class LogConsumer {
             // Retention removed what this consumer had not read yet.
             position = try reset(topicPartition, requested: position)
         }
-        guard position < partition.logEndOffset else {
+        let visibleEnd = config.isolation == .readCommitted ? partition.lastStableOffset : partition.logEndOffset
+        guard position < visibleEnd else {
             positions[topicPartition] = position
             return
         }
-        let fetched = try partition.read(from: position, maxBytes: config.fetchBytesMax)
+        let fetched = try partition.read(from: position, maxBytes: config.fetchBytesMax, isolation: config.isolation)
         batches: for batch in fetched.batches {
-            if batch.header.isControl {
+            if batch.header.isControl || LogConsumer.isAborted(batch.header, in: fetched.abortedTransactions) {
                 position = max(position, batch.header.lastOffset + 1)
                 continue
             }
@@ -209,6 +213,14 @@ package final class LogConsumer {
             if records.count < limit { position = max(position, batch.header.lastOffset + 1) }
         }
         positions[topicPartition] = position
+    }
+
+    /// Whether a batch belongs to one of the aborted transactions a read-committed fetch returned.
+    static func isAborted(_ header: RecordBatchHeader, in aborted: [AbortedTransaction]) -> Bool {
+        guard header.isTransactional, !aborted.isEmpty else { return false }
+        return aborted.contains {
+            $0.producerID == header.producerID && $0.firstOffset <= header.baseOffset && header.baseOffset <= $0.lastOffset
+        }
     }
 
     // MARK: Offsets
@@ -236,12 +248,13 @@ package final class LogConsumer {
         return log.offsets.committed(group: group, topicPartition)?.offset
     }
 
-    /// How far behind the log end each assigned partition is (from the position, or the
-    /// committed offset when there is no position yet).
+    /// How far behind each assigned partition is: from the position (or the committed offset
+    /// when there is none yet) to the log end, or to the last stable offset when reading committed.
     package func lag() throws(LogError) -> [TopicPartition: Int64] {
         var lags: [TopicPartition: Int64] = [:]
         for topicPartition in assignment {
-            let end = try log.partition(topicPartition).logEndOffset
+            let partition = try log.partition(topicPartition)
+            let end = config.isolation == .readCommitted ? partition.lastStableOffset : partition.logEndOffset
             let from = try position(topicPartition)
             lags[topicPartition] = max(0, end - from)
         }

@@ -1,5 +1,5 @@
 package import StreamCore
-package import RecordFormat
+import RecordFormat
 
 /// An operating error of the log layer: what went wrong, and the numbers a reader needs to
 /// find it (topic, partition, offset, file position).
@@ -19,6 +19,9 @@ package struct LogError: Error, CustomStringConvertible, Sendable {
         case diskFull
         case closed
         case groupMembership
+        case producerFenced
+        case outOfOrderSequence
+        case invalidTransactionState
     }
 
     package let code: Code
@@ -69,7 +72,7 @@ package struct LogError: Error, CustomStringConvertible, Sendable {
 
 /// Runs a storage call, turning its error into a ``LogError``.
 @inline(__always)
-package func storageCall<T>(_ context: @autoclosure () -> String = "", _ body: () throws(StorageError) -> T)
+func storageCall<T>(_ context: @autoclosure () -> String = "", _ body: () throws(StorageError) -> T)
     throws(LogError) -> T
 {
     do { return try body() } catch { throw LogError(storage: error, context: context()) }
@@ -77,7 +80,7 @@ package func storageCall<T>(_ context: @autoclosure () -> String = "", _ body: (
 
 /// Runs a record-format call, turning its error into an `.invalidBatch` ``LogError``.
 @inline(__always)
-package func formatCall<T>(_ context: @autoclosure () -> String = "", _ body: () throws(RecordFormatError) -> T)
+func formatCall<T>(_ context: @autoclosure () -> String = "", _ body: () throws(RecordFormatError) -> T)
     throws(LogError) -> T
 {
     do { return try body() } catch {

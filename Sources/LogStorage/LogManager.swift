@@ -9,6 +9,8 @@ package struct LogOptions: Sendable {
     package var offsetsTopicPartitions: Int = 8
     /// Who is opening the directory, recorded in its lock so a second process can name it.
     package var ownerDescription: String = "sluice"
+    /// The simulator's hook into the protocol's named steps; disabled in production.
+    package var crashPoints: CrashPoints = .disabled
     package init() {}
 }
 
@@ -123,7 +125,7 @@ package final class LogManager: @unchecked Sendable {
             let partitionLogger = logger
             partitions.append(try PartitionLog(
                 topicPartition: partition, directory: joinPath(directory, String(index)), config: config,
-                storage: storage, clock: clock, logger: partitionLogger))
+                storage: storage, clock: clock, logger: partitionLogger, crashPoints: options.crashPoints))
         }
         return Topic(name: name, config: config, directory: directory, partitions: partitions)
     }

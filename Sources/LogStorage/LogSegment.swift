@@ -14,10 +14,15 @@ final class LogSegment {
     let logPath: String
     let indexPath: String
     let timeIndexPath: String
+    let txnIndexPath: String
     private let storage: any Storage
     private let log: any StorageFile
     private var indexFile: any StorageFile
     private var timeIndexFile: any StorageFile
+    private var txnIndexFile: any StorageFile
+    /// Whether the `.txnindex` was there when the segment was opened (a missing one must be rebuilt).
+    private(set) var txnIndexWasPresent = true
+    private var txnIndexBytes: Int64 = 0
     private(set) var offsetIndex = OffsetIndex()
     private(set) var timeIndex = TimeIndex()
     private(set) var sizeBytes: Int64 = 0
@@ -42,12 +47,14 @@ final class LogSegment {
     }
 
     private init(storage: any Storage, directory: String, baseOffset: Offset, log: any StorageFile,
-                 indexFile: any StorageFile, timeIndexFile: any StorageFile) {
+                 indexFile: any StorageFile, timeIndexFile: any StorageFile, txnIndexFile: any StorageFile) {
         self.storage = storage
         self.baseOffset = baseOffset
         self.logPath = joinPath(directory, LogSegment.fileName(baseOffset, ".log"))
         self.indexPath = joinPath(directory, LogSegment.fileName(baseOffset, ".index"))
         self.timeIndexPath = joinPath(directory, LogSegment.fileName(baseOffset, ".timeindex"))
+        self.txnIndexPath = joinPath(directory, LogSegment.fileName(baseOffset, ".txnindex"))
+        self.txnIndexFile = txnIndexFile
         self.log = log
         self.indexFile = indexFile
         self.timeIndexFile = timeIndexFile
@@ -66,8 +73,10 @@ final class LogSegment {
             try index.truncate(to: 0)
             let timeIndex = try storage.openFile(timeIndexPath, mode: .create)
             try timeIndex.truncate(to: 0)
+            let txnIndex = try storage.openFile(joinPath(directory, fileName(baseOffset, ".txnindex")), mode: .create)
+            try txnIndex.truncate(to: 0)
             return LogSegment(storage: storage, directory: directory, baseOffset: baseOffset, log: log,
-                              indexFile: index, timeIndexFile: timeIndex)
+                              indexFile: index, timeIndexFile: timeIndex, txnIndexFile: txnIndex)
         }
     }
 
@@ -81,8 +90,13 @@ final class LogSegment {
             let log = try storage.openFile(logPath, mode: .readWrite)
             let index = try storage.openFile(indexPath, mode: .create)
             let timeIndex = try storage.openFile(timeIndexPath, mode: .create)
-            return LogSegment(storage: storage, directory: directory, baseOffset: baseOffset, log: log,
-                              indexFile: index, timeIndexFile: timeIndex)
+            let txnIndexPath = joinPath(directory, fileName(baseOffset, ".txnindex"))
+            let present = storage.exists(txnIndexPath)
+            let txnIndex = try storage.openFile(txnIndexPath, mode: .create)
+            let segment = LogSegment(storage: storage, directory: directory, baseOffset: baseOffset, log: log,
+                                     indexFile: index, timeIndexFile: timeIndex, txnIndexFile: txnIndex)
+            segment.txnIndexWasPresent = present
+            return segment
         }
     }
 
@@ -168,7 +182,10 @@ final class LogSegment {
     /// Syncs the `.log` when it has unsynced writes.
     func sync() throws(LogError) {
         guard hasUnsyncedWrites else { return }
-        try storageCall("syncing \(logPath)") { () throws(StorageError) in try log.sync() }
+        try storageCall("syncing \(logPath)") { () throws(StorageError) in
+            try log.sync()
+            if txnIndexBytes > 0 { try txnIndexFile.sync() }
+        }
         hasUnsyncedWrites = false
     }
 
@@ -200,12 +217,48 @@ final class LogSegment {
         log.close()
         indexFile.close()
         timeIndexFile.close()
+        txnIndexFile.close()
+    }
+
+    // MARK: Transaction index
+
+    /// Records an aborted transaction whose ABORT marker is in this segment (written through,
+    /// synced with the segment).
+    func appendAbortedTransaction(_ entry: AbortedTransaction, lastStableOffset: Offset) throws(LogError) {
+        let bytes = entry.encoded(lastStableOffset: lastStableOffset)
+        let position = txnIndexBytes
+        try storageCall("writing \(txnIndexPath)") { () throws(StorageError) in try txnIndexFile.write(bytes, at: position) }
+        txnIndexBytes += Int64(bytes.count)
+        hasUnsyncedWrites = true
+    }
+
+    /// The aborted transactions recorded in the `.txnindex`, or nil when it was missing or is damaged.
+    func loadTxnIndex() -> [AbortedTransaction]? {
+        guard txnIndexWasPresent, let bytes = try? txnIndexFile.readAll(),
+              let entries = AbortedTransaction.decodeIndex(bytes),
+              entries.allSatisfy({ $0.lastOffset >= baseOffset && $0.lastOffset < nextOffset })
+        else { return nil }
+        txnIndexBytes = Int64(bytes.count)
+        return entries
+    }
+
+    /// Replaces the `.txnindex` with `entries` and syncs it.
+    func rewriteTxnIndex(_ entries: [AbortedTransaction]) throws(LogError) {
+        var bytes: [UInt8] = []
+        for entry in entries { bytes.append(contentsOf: entry.encoded(lastStableOffset: entry.lastOffset)) }
+        try storageCall("writing \(txnIndexPath)") { () throws(StorageError) in
+            try txnIndexFile.truncate(to: 0)
+            try txnIndexFile.write(bytes, at: 0)
+            try txnIndexFile.sync()
+        }
+        txnIndexBytes = Int64(bytes.count)
+        txnIndexWasPresent = true
     }
 
     /// Closes and removes the segment's files.
     func delete() throws(LogError) {
         close()
-        for path in [logPath, indexPath, timeIndexPath] where storage.exists(path) {
+        for path in [logPath, indexPath, timeIndexPath, txnIndexPath] where storage.exists(path) {
             try storageCall("deleting \(path)") { () throws(StorageError) in try storage.removeFile(path) }
         }
     }
@@ -227,7 +280,10 @@ extension LogSegment {
     /// Validates the whole segment batch by batch (the active segment after a possible crash):
     /// a torn or CRC-failing tail is truncated, damage followed by valid batches is kept and
     /// reported, and both indexes are rebuilt from what is valid.
-    func recover(indexIntervalBytes: Int, verifyChecksums: Bool = true) throws(LogError) -> SegmentRecovery {
+    func recover(
+        indexIntervalBytes: Int, verifyChecksums: Bool = true,
+        visit: (ScannedBatch) throws(LogError) -> Void = { (_: ScannedBatch) throws(LogError) in }
+    ) throws(LogError) -> SegmentRecovery {
         var report = SegmentRecovery()
         let fileSize = try storageCall("opening \(logPath)") { () throws(StorageError) in try log.size() }
         offsetIndex = OffsetIndex()
@@ -244,6 +300,7 @@ extension LogSegment {
                 guard batch.header.baseOffset >= self.nextOffset else { return false }
                 self.noteAppended(header: batch.header, position: batch.position, indexIntervalBytes: indexIntervalBytes, writeIndexes: false)
                 validEnd = batch.position + Int64(batch.header.totalSizeBytes)
+                try visit(batch)
                 return true
             }
             guard let problem else {

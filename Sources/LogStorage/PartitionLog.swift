@@ -6,6 +6,23 @@ import Logging
 package struct AppendResult: Sendable, Equatable {
     package let baseOffset: Offset
     package let lastOffset: Offset
+    /// True when the batch was already in the log (a retried duplicate, or a transaction marker
+    /// for a transaction already complete here) and nothing was written.
+    package var wasAlreadyPresent = false
+
+    package init(baseOffset: Offset, lastOffset: Offset, wasAlreadyPresent: Bool = false) {
+        self.baseOffset = baseOffset
+        self.lastOffset = lastOffset
+        self.wasAlreadyPresent = wasAlreadyPresent
+    }
+}
+
+/// Which records a reader may see.
+package enum IsolationLevel: String, Sendable, CaseIterable {
+    /// Only committed data below the last stable offset; aborted transactions are skipped.
+    case readCommitted = "read-committed"
+    /// Everything appended, open and aborted transactions included.
+    case readUncommitted = "read-uncommitted"
 }
 
 /// The batches a read returned, with the partition's bounds at the time of the read.
@@ -15,6 +32,11 @@ package struct FetchResult: Sendable {
     package var logStartOffset: Offset
     /// One past the last offset written (Kafka's log end offset).
     package var logEndOffset: Offset
+    /// The first offset of the oldest open transaction, or the log end (read-committed readers
+    /// see nothing at or past it).
+    package var lastStableOffset: Offset
+    /// For read-committed reads: the aborted transactions overlapping the batches returned.
+    package var abortedTransactions: [AbortedTransaction] = []
 }
 
 /// One partition: an ordered list of segments, the last of which is active (takes appends).
@@ -33,13 +55,17 @@ package final class PartitionLog: @unchecked Sendable {
     private let clock: any EngineClock
     private let logger: Logger
     private let lock = Lock()
+    let crashPoints: CrashPoints
     private var segments: [LogSegment] = []
+    /// Sequences, open transactions and aborted transactions of every producer here.
+    var producerState = ProducerStateMachine()
     /// Offsets below this were compacted already; the cleaner starts from here.
     var firstDirtyOffset = Offset(0)
 
     /// Opens (and recovers) the partition in `directory`, creating its first segment when empty.
     init(topicPartition: TopicPartition, directory: String, config: TopicConfig, storage: any Storage,
-         clock: any EngineClock, logger: Logger) throws(LogError) {
+         clock: any EngineClock, logger: Logger, crashPoints: CrashPoints = .disabled) throws(LogError) {
+        self.crashPoints = crashPoints
         self.topicPartition = topicPartition
         self.directory = directory
         self.config = config
@@ -61,6 +87,28 @@ package final class PartitionLog: @unchecked Sendable {
     package var logEndOffset: Offset {
         lock.lock(); defer { lock.unlock() }
         return segments[segments.count - 1].nextOffset
+    }
+
+    /// The first offset of the oldest open transaction, or the log end offset when none is open.
+    package var lastStableOffset: Offset {
+        lock.lock(); defer { lock.unlock() }
+        return lastStableOffsetLocked
+    }
+
+    private var lastStableOffsetLocked: Offset {
+        producerState.firstUnstableOffset ?? segments[segments.count - 1].nextOffset
+    }
+
+    /// A producer's epoch and last sequence here, if it has written here.
+    package func producerEpochAndSequence(_ producer: ProducerID) -> (epoch: ProducerEpoch, lastSequence: Int32)? {
+        lock.lock(); defer { lock.unlock() }
+        return producerState.entry(for: producer).map { ($0.epoch, $0.lastSequence) }
+    }
+
+    /// Producers with an open transaction here, with its first offset.
+    package var openTransactions: [ProducerID: Offset] {
+        lock.lock(); defer { lock.unlock() }
+        return producerState.producers.compactMapValues(\.ongoingTransactionFirstOffset)
     }
 
     package var sizeBytes: Int64 {
@@ -104,6 +152,12 @@ package final class PartitionLog: @unchecked Sendable {
         guard header.lastOffsetDelta >= 0, header.recordCount >= 1 || header.isControl else {
             throw LogError(.invalidBatch, "batch for \(topicPartition) has no records")
         }
+        var marker: ControlRecordType?
+        if header.isControl {
+            marker = try formatCall("appending a marker to \(topicPartition)") { () throws(RecordFormatError) in
+                try RecordBatch(bytes: bytes).controlRecord().type
+            }
+        }
         if config.cleanupPolicy == .compact && !header.isControl {
             let records = try formatCall("appending to \(topicPartition)") { () throws(RecordFormatError) in
                 try RecordBatch(bytes: bytes).records()
@@ -114,6 +168,14 @@ package final class PartitionLog: @unchecked Sendable {
         }
 
         lock.lock(); defer { lock.unlock() }
+        switch try producerState.decide(header, partition: topicPartition) {
+        case .append: break
+        case .duplicate(let previous):
+            return AppendResult(baseOffset: previous.baseOffset, lastOffset: previous.lastOffset, wasAlreadyPresent: true)
+        case .markerAlreadyApplied:
+            let end = segments[segments.count - 1].nextOffset
+            return AppendResult(baseOffset: end, lastOffset: end + -1, wasAlreadyPresent: true)
+        }
         var active = segments[segments.count - 1]
         let now = clock.now()
         if try shouldRoll(active, incomingBytes: bytes.count, lastOffsetDelta: header.lastOffsetDelta, now: now) {
@@ -125,6 +187,9 @@ package final class PartitionLog: @unchecked Sendable {
         RecordBatch.setBaseOffset(base, in: &bytes)
         let placed = RecordBatchHeader.withBaseOffset(header, base)
         try active.append(bytes, header: placed, indexIntervalBytes: config.indexIntervalBytes, wallClock: now)
+        if let closed = producerState.apply(placed, marker: marker) {
+            try active.appendAbortedTransaction(closed, lastStableOffset: lastStableOffsetLocked)
+        }
         return AppendResult(baseOffset: base, lastOffset: placed.lastOffset)
     }
 
@@ -140,6 +205,8 @@ package final class PartitionLog: @unchecked Sendable {
     private func roll() throws(LogError) -> LogSegment {
         let active = segments[segments.count - 1]
         try active.seal()
+        try writeProducerSnapshot(at: active.nextOffset)
+        crashPoints.reached(.duringSegmentRoll)
         let next = try LogSegment.create(storage: storage, directory: directory, baseOffset: active.nextOffset)
         segments.append(next)
         logger.debug("rolled segment", metadata: ["partition": "\(topicPartition)", "base": "\(next.baseOffset)"])
@@ -167,15 +234,19 @@ package final class PartitionLog: @unchecked Sendable {
     /// Every batch is CRC-checked; a damaged one is reported with its offset and file position,
     /// never returned.
     /// - Throws: `.offsetOutOfRange` outside `logStartOffset...logEndOffset`, `.corruptBatch`.
-    package func read(from offset: Offset, maxBytes: Int) throws(LogError) -> FetchResult {
+    package func read(
+        from offset: Offset, maxBytes: Int, isolation: IsolationLevel = .readUncommitted
+    ) throws(LogError) -> FetchResult {
         lock.lock(); defer { lock.unlock() }
         let start = segments[0].baseOffset
         let end = segments[segments.count - 1].nextOffset
         guard offset >= start, offset <= end else {
             throw LogError.offsetOutOfRange(topicPartition, requested: offset, earliest: start, latest: end)
         }
-        var result = FetchResult(batches: [], logStartOffset: start, logEndOffset: end)
-        if offset == end { return result }
+        let stable = lastStableOffsetLocked
+        let upTo = isolation == .readCommitted ? stable : end
+        var result = FetchResult(batches: [], logStartOffset: start, logEndOffset: end, lastStableOffset: stable)
+        if offset >= upTo { return result }
         var index = segmentIndex(containing: offset)
         var collected = 0
         var full = false
@@ -187,6 +258,10 @@ package final class PartitionLog: @unchecked Sendable {
             let problem = try segment.scan(from: position, verifyChecksums: true, chunkBytes: chunkBytes) {
                 (batch: ScannedBatch) throws(LogError) -> Bool in
                 if batch.header.lastOffset < offset { return true }
+                if batch.header.baseOffset >= upTo {
+                    full = true
+                    return false
+                }
                 if collected > 0 && collected + batch.bytes.count > maxBytes {
                     full = true
                     return false
@@ -201,12 +276,15 @@ package final class PartitionLog: @unchecked Sendable {
             }
             result.batches.append(contentsOf: batches)
             if let problem {
-                if !result.batches.isEmpty { return result }
+                if !result.batches.isEmpty { break }
                 let at: Offset
                 if case .corrupt(_, let base?, _) = problem { at = base } else { at = offset }
                 throw LogError.corrupt(topicPartition, offset: at, position: problem.position, path: segment.logPath, reason: problem.reason)
             }
             index += 1
+        }
+        if isolation == .readCommitted, let last = result.batches.last {
+            result.abortedTransactions = producerState.abortedTransactions(from: offset, upTo: last.header.lastOffset + 1)
         }
         return result
     }
@@ -262,8 +340,10 @@ package final class PartitionLog: @unchecked Sendable {
         guard config.cleanupPolicy == .delete else { return 0 }
         let now = timestamp.rawValue
         var deleted = 0
+        // Never delete data of a transaction that is still open.
+        let unstable = producerState.firstUnstableOffset ?? Offset(Int64.max)
         if config.retentionMilliseconds > 0 {
-            while segments.count > 1, let first = segments.first, first.maxTimestamp != .none,
+            while segments.count > 1, let first = segments.first, first.maxTimestamp != .none, first.nextOffset <= unstable,
                   first.maxTimestamp.rawValue < now - config.retentionMilliseconds {
                 try deleteOldestSegment(reason: "older than the retention time")
                 deleted += 1
@@ -271,12 +351,13 @@ package final class PartitionLog: @unchecked Sendable {
         }
         if config.retentionBytes > 0 {
             var total = segments.reduce(Int64(0)) { $0 + $1.sizeBytes }
-            while segments.count > 1, total - segments[0].sizeBytes >= config.retentionBytes {
+            while segments.count > 1, segments[0].nextOffset <= unstable, total - segments[0].sizeBytes >= config.retentionBytes {
                 total -= segments[0].sizeBytes
                 try deleteOldestSegment(reason: "over the retention size")
                 deleted += 1
             }
         }
+        if deleted > 0 { producerState.forgetAborted(before: segments[0].baseOffset) }
         return deleted
     }
 
@@ -293,6 +374,7 @@ package final class PartitionLog: @unchecked Sendable {
     /// Syncs the active segment and closes every file.
     package func close() {
         lock.lock(); defer { lock.unlock() }
+        try? writeProducerSnapshot(at: segments[segments.count - 1].nextOffset)
         for segment in segments {
             try? segment.sync()
             segment.close()
@@ -303,6 +385,26 @@ package final class PartitionLog: @unchecked Sendable {
     func updateConfig(_ newConfig: TopicConfig) {
         lock.lock(); defer { lock.unlock() }
         config = newConfig
+    }
+
+    /// Writes `<offset>.snapshot` (through a synced temporary file) and removes older snapshots
+    /// but the newest two.
+    private func writeProducerSnapshot(at offset: Offset) throws(LogError) {
+        let bytes = ProducerStateSnapshot.encode(producerState, offset: offset)
+        let finalPath = joinPath(directory, ProducerStateSnapshot.fileName(offset))
+        let temporaryPath = finalPath + ".tmp"
+        let storage = self.storage
+        let directory = self.directory
+        try storageCall("writing \(finalPath)") { () throws(StorageError) in
+            let file = try storage.openFile(temporaryPath, mode: .create)
+            defer { file.close() }
+            try file.truncate(to: 0)
+            try file.write(bytes, at: 0)
+            try file.sync()
+            try storage.rename(temporaryPath, to: finalPath)
+            let snapshots = try storage.listDirectory(directory).filter { $0.hasSuffix(".snapshot") }.sorted()
+            for old in snapshots.dropLast(2) { try storage.removeFile(joinPath(directory, old)) }
+        }
     }
 
     /// Runs `body` with the segment list under the partition lock (for the cleaner).

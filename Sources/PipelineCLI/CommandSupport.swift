@@ -1,6 +1,7 @@
 import ArgumentParser
 import StreamCore
 import LogStorage
+import Transactions
 import Logging
 import Foundation
 
@@ -27,16 +28,25 @@ struct DataDirectoryOptions: ParsableArguments {
     }
 }
 
-/// Runs `body` with the log open, turning log errors into one-line CLI errors, and always
+/// Runs `body` with the log and its transaction coordinator open (which completes or aborts
+/// whatever a crashed process left open), turning errors into one-line CLI errors, and always
 /// closing the log (which syncs and releases the directory lock).
-func withLog<T>(_ options: DataDirectoryOptions, command: String, _ body: (LogManager) throws -> T) throws -> T {
+func withEngine<T>(_ options: DataDirectoryOptions, command: String, _ body: (LogManager, TransactionCoordinator) throws -> T) throws -> T {
     let log = try options.open(as: command)
     defer { log.close() }
     do {
-        return try body(log)
+        let coordinator = try TransactionCoordinator(log: log)
+        return try body(log, coordinator)
     } catch let error as LogError {
         throw CLIError(error.description)
+    } catch let error as TransactionError {
+        throw CLIError(error.description)
     }
+}
+
+/// ``withEngine(_:command:_:)`` for commands that need only the log.
+func withLog<T>(_ options: DataDirectoryOptions, command: String, _ body: (LogManager) throws -> T) throws -> T {
+    try withEngine(options, command: command) { log, _ in try body(log) }
 }
 
 /// Validates a topic name given on the command line.

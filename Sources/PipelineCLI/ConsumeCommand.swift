@@ -3,6 +3,8 @@ import StreamCore
 import LogStorage
 import Foundation
 
+extension IsolationLevel: ExpressibleByArgument {}
+
 /// How `consume` prints records.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     /// The value's bytes, one record per line.
@@ -29,6 +31,8 @@ struct ConsumeCommand: ParsableCommand {
     @Option(help: "Stop after this many records.") var max: Int?
     @Option(help: "Output: value (the value per line) or json (an envelope per line).") var format: OutputFormat = .value
     @Flag(help: "Keep waiting for new records instead of exiting at the end.") var follow = false
+    @Option(help: "read-committed (only committed transactions; the default) or read-uncommitted.")
+    var isolation: IsolationLevel = .readCommitted
     @OptionGroup var data: DataDirectoryOptions
 
     func validate() throws {
@@ -43,6 +47,7 @@ struct ConsumeCommand: ParsableCommand {
             let target = try log.topic(name)
             var config = ConsumerConfig(groupID: group)
             config.autoOffsetReset = .earliest
+            config.isolation = isolation
             let consumer = LogConsumer(log: log, config: config)
             defer { consumer.close() }
             if let partition {

@@ -1,0 +1,200 @@
+package import StreamCore
+import RecordFormat
+
+/// A transaction that ended with an ABORT marker in one partition: its data lies between
+/// `firstOffset` and the marker at `lastOffset`, and read-committed readers skip it.
+///
+/// Kept in `.txnindex` files in Kafka's layout (34 bytes an entry, big-endian):
+/// ```
+/// | version: i16 = 0 | producerId: i64 | firstOffset: i64 | lastOffset: i64 | lastStableOffset: i64 |
+/// ```
+package struct AbortedTransaction: Sendable, Equatable, Hashable {
+    package var producerID: ProducerID
+    package var firstOffset: Offset
+    package var lastOffset: Offset
+    package init(producerID: ProducerID, firstOffset: Offset, lastOffset: Offset) {
+        self.producerID = producerID
+        self.firstOffset = firstOffset
+        self.lastOffset = lastOffset
+    }
+
+    static let entryBytes = 34
+
+    func encoded(lastStableOffset: Offset) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(AbortedTransaction.entryBytes)
+        bytes.appendBigEndian(Int16(0))
+        bytes.appendBigEndian(producerID.rawValue)
+        bytes.appendBigEndian(firstOffset.rawValue)
+        bytes.appendBigEndian(lastOffset.rawValue)
+        bytes.appendBigEndian(lastStableOffset.rawValue)
+        return bytes
+    }
+
+    /// Decodes a `.txnindex` file, or nil when it is damaged.
+    static func decodeIndex(_ bytes: [UInt8]) -> [AbortedTransaction]? {
+        guard bytes.count % entryBytes == 0 else { return nil }
+        var result: [AbortedTransaction] = []
+        var cursor = 0
+        while cursor < bytes.count {
+            guard bytes.readBigEndianUInt16(at: cursor) == 0 else { return nil }
+            let producer = Int64(bitPattern: bytes.readBigEndianUInt64(at: cursor + 2))
+            let first = Int64(bitPattern: bytes.readBigEndianUInt64(at: cursor + 10))
+            let last = Int64(bitPattern: bytes.readBigEndianUInt64(at: cursor + 18))
+            guard producer >= 0, first >= 0, last >= first else { return nil }
+            result.append(AbortedTransaction(producerID: ProducerID(producer), firstOffset: Offset(first), lastOffset: Offset(last)))
+            cursor += entryBytes
+        }
+        return result
+    }
+}
+
+/// What one producer has written to one partition.
+struct ProducerStateEntry: Equatable {
+    /// A batch kept to recognise a retried duplicate.
+    struct BatchMetadata: Equatable {
+        var firstSequence: Int32
+        var lastSequence: Int32
+        var firstOffset: Offset
+        var lastOffset: Offset
+    }
+
+    var epoch: ProducerEpoch
+    var lastSequence: Int32 = -1
+    /// The last few batches, newest last (Kafka keeps five).
+    var recentBatches: [BatchMetadata] = []
+    /// The first offset of this producer's open transaction in the partition.
+    var ongoingTransactionFirstOffset: Offset?
+
+    static let recentBatchesMax = 5
+}
+
+/// What to do with a batch, decided before it is written.
+enum ProducerAppendDecision: Equatable {
+    case append
+    /// A retry of a batch already in the log: acknowledge it with its original offsets.
+    case duplicate(AppendResult)
+    /// A marker for a transaction that is already complete here (a recovery rewrite).
+    case markerAlreadyApplied
+}
+
+/// The producer state of one partition: sequences for idempotence, open transactions for the
+/// last stable offset, aborted transactions for read-committed reads.
+///
+/// A pure state machine: ``decide(_:)`` checks a batch before it is written and
+/// ``apply(_:marker:)`` folds in a batch after it is written (or found by recovery).
+///
+/// - Invariant: the last stable offset is the smallest first offset of an open transaction, or
+///   the log end when none is open.
+/// - Invariant: a producer's sequences in a partition increase by one per record, without gaps,
+///   within an epoch; an epoch never goes back.
+struct ProducerStateMachine: Equatable {
+    private(set) var producers: [ProducerID: ProducerStateEntry] = [:]
+    /// Aborted transactions, in the order of their markers.
+    private(set) var aborted: [AbortedTransaction] = []
+
+    /// Checks a batch against the producer's state.
+    /// - Throws: `.producerFenced` for an older epoch, `.outOfOrderSequence` for a gap or a
+    ///   sequence that does not start a new epoch at 0, `.invalidBatch` for a non-transactional
+    ///   write inside an open transaction.
+    func decide(_ header: RecordBatchHeader, partition: TopicPartition) throws(LogError) -> ProducerAppendDecision {
+        let producer = header.producerID
+        guard producer.rawValue >= 0 else {
+            if header.isTransactional || header.isControl {
+                throw LogError(.invalidBatch, "a transactional or control batch for \(partition) has no producer id")
+            }
+            return .append
+        }
+        let entry = producers[producer]
+        if let entry, header.producerEpoch < entry.epoch {
+            throw LogError(.producerFenced, "producer \(producer) with epoch \(header.producerEpoch) is fenced by epoch \(entry.epoch) in \(partition)")
+        }
+        if header.isControl {
+            // A marker under a newer epoch is always written: it fences the old epoch here even
+            // when the old producer never wrote here. A marker for a transaction that is not open
+            // under the same epoch is a recovery rewrite of one already applied.
+            if let entry, header.producerEpoch == entry.epoch, entry.ongoingTransactionFirstOffset == nil {
+                return .markerAlreadyApplied
+            }
+            return .append
+        }
+        let lastSequence = header.baseSequence &+ (header.lastOffsetDelta)
+        if let entry, header.producerEpoch == entry.epoch {
+            if let previous = entry.recentBatches.first(where: { $0.firstSequence == header.baseSequence && $0.lastSequence == lastSequence }) {
+                return .duplicate(AppendResult(baseOffset: previous.firstOffset, lastOffset: previous.lastOffset))
+            }
+            let expected = entry.lastSequence == Int32.max ? 0 : entry.lastSequence + 1
+            guard header.baseSequence == expected else {
+                throw LogError(.outOfOrderSequence, "producer \(producer) epoch \(header.producerEpoch) sent sequence \(header.baseSequence) to \(partition), expected \(expected)")
+            }
+            if !header.isTransactional && entry.ongoingTransactionFirstOffset != nil {
+                throw LogError(.invalidBatch, "producer \(producer) wrote a non-transactional batch to \(partition) inside an open transaction")
+            }
+        } else {
+            guard header.baseSequence == 0 else {
+                throw LogError(.outOfOrderSequence, "producer \(producer) epoch \(header.producerEpoch) must start \(partition) at sequence 0, sent \(header.baseSequence)")
+            }
+            if let entry, let open = entry.ongoingTransactionFirstOffset {
+                throw LogError(.invalidBatch, "producer \(producer) started epoch \(header.producerEpoch) in \(partition) while its transaction from offset \(open) is open")
+            }
+        }
+        return .append
+    }
+
+    /// Folds in a batch now in the log (with its final offsets); `marker` is its control record
+    /// when it is a control batch.
+    /// - Returns: the aborted transaction an ABORT marker closed, for the `.txnindex`.
+    @discardableResult
+    mutating func apply(_ header: RecordBatchHeader, marker: ControlRecordType?) -> AbortedTransaction? {
+        let producer = header.producerID
+        guard producer.rawValue >= 0 else { return nil }
+        var entry = producers[producer] ?? ProducerStateEntry(epoch: header.producerEpoch)
+        if header.producerEpoch > entry.epoch {
+            // A new epoch (from the producer, or a marker written by the coordinator after it
+            // fenced the old one) restarts sequences at 0.
+            entry.epoch = header.producerEpoch
+            entry.lastSequence = -1
+            entry.recentBatches = []
+        }
+        var closed: AbortedTransaction?
+        if header.isControl {
+            if let first = entry.ongoingTransactionFirstOffset, marker == .abort {
+                closed = AbortedTransaction(producerID: producer, firstOffset: first, lastOffset: header.baseOffset)
+                aborted.append(closed!)
+            }
+            entry.ongoingTransactionFirstOffset = nil
+        } else {
+            entry.lastSequence = header.baseSequence &+ header.lastOffsetDelta
+            entry.recentBatches.append(.init(firstSequence: header.baseSequence, lastSequence: entry.lastSequence,
+                                             firstOffset: header.baseOffset, lastOffset: header.lastOffset))
+            if entry.recentBatches.count > ProducerStateEntry.recentBatchesMax { entry.recentBatches.removeFirst() }
+            if header.isTransactional && entry.ongoingTransactionFirstOffset == nil {
+                entry.ongoingTransactionFirstOffset = header.baseOffset
+            }
+        }
+        producers[producer] = entry
+        return closed
+    }
+
+    /// The first offset of the oldest open transaction, if any.
+    var firstUnstableOffset: Offset? {
+        producers.values.compactMap(\.ongoingTransactionFirstOffset).min()
+    }
+
+    /// Drops aborted transactions that end before `offset` (after retention).
+    mutating func forgetAborted(before offset: Offset) {
+        aborted.removeAll { $0.lastOffset < offset }
+    }
+
+    mutating func setAborted(_ list: [AbortedTransaction]) { aborted = list }
+
+    /// The aborted transactions that overlap `from..<upTo`.
+    func abortedTransactions(from: Offset, upTo: Offset) -> [AbortedTransaction] {
+        aborted.filter { $0.lastOffset >= from && $0.firstOffset < upTo }
+    }
+
+    mutating func setEntry(_ producer: ProducerID, _ entry: ProducerStateEntry) { producers[producer] = entry }
+
+    /// The epoch and last sequence a producer has in this partition.
+    func entry(for producer: ProducerID) -> ProducerStateEntry? { producers[producer] }
+}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import StreamCore
+import LogStorage
+import Transactions
+import Foundation
+
+extension CopyTransform: ExpressibleByArgument {}
+extension ProcessingGuarantee: ExpressibleByArgument {}
+
+/// `pipeline copy SOURCE TARGET --group G [--transactional-id ID] [--commit-interval 100ms]
+/// [--transform uppercase|identity] [--until-idle]`: the exactly-once consume-transform-produce
+/// loop. Killed at any instant and restarted with the same arguments, it resumes where it
+/// committed; the read-committed TARGET ends with every SOURCE record exactly once.
+struct CopyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy",
+        abstract: "Copy every record of SOURCE into TARGET exactly once (output and offsets commit together).")
+
+    @Argument var source: String
+    @Argument var target: String
+    @Option(help: "The consumer group whose committed offsets track the copy.") var group: String
+    @Option(name: .customLong("transactional-id"), help: "Defaults to copy-<group>-<source>-<target>; a newer copy with the same id fences the older.")
+    var transactionalID: String?
+    @Option(name: .customLong("commit-interval"), help: "How long one transaction collects records (e.g. 10ms, 100ms, 1s).")
+    var commitInterval: String = "100ms"
+    @Option(help: "identity or uppercase (ASCII letters of the value).") var transform: CopyTransform = .identity
+    @Option(help: "exactly-once (default) or at-least-once (no transactions; for comparison).") var guarantee: ProcessingGuarantee = .exactlyOnce
+    @Flag(name: .customLong("until-idle"), help: "Exit once everything committed in SOURCE is copied; otherwise follow it.")
+    var untilIdle = false
+    @OptionGroup var data: DataDirectoryOptions
+
+    func run() throws {
+        guard let interval = Units.milliseconds(commitInterval), interval > 0 else {
+            throw CLIError("invalid commit interval '\(commitInterval)' (e.g. 100ms)")
+        }
+        let sourceName = try topicName(source)
+        let targetName = try topicName(target)
+        guard sourceName != targetName else { throw CLIError("SOURCE and TARGET must differ") }
+        try withEngine(data, command: "copy \(source) \(target)") { log, coordinator in
+            let sourceTopic = try log.topic(sourceName)
+            if !log.hasTopic(targetName) {
+                try log.createTopic(targetName, config: sourceTopic.config)
+                FileHandle.standardError.write(Data("created topic \(targetName) like \(sourceName) (\(sourceTopic.partitionCount) partitions)\n".utf8))
+            }
+            var options = CopyOptions(source: sourceName, target: targetName, group: group, transactionalID: transactionalID)
+            options.commitIntervalMilliseconds = Int(interval)
+            options.transform = transform
+            options.guarantee = guarantee
+            log.startBackgroundMaintenance()
+            let copier = try TransactionalCopier(log: log, coordinator: coordinator, options: options)
+            let stop = InterruptFlag()
+            let reporter = ProgressReporter()
+            let started = Date()
+            try copier.run(untilIdle: untilIdle, shouldStop: { stop.isSet }) { progress in
+                reporter.report("copied \(progress.recordsCopied) records in \(progress.transactions) transactions, lag \(progress.lag)")
+            }
+            reporter.finish()
+            let seconds = max(Date().timeIntervalSince(started), 0.001)
+            let rate = Int(Double(copier.progress.recordsCopied) / seconds)
+            print("copied \(copier.progress.recordsCopied) records from \(sourceName) to \(targetName) in \(copier.progress.transactions) transactions (\(String(format: "%.2f", seconds)) s, \(rate) records/s)")
+        }
+    }
+}
+
+/// Set by SIGINT/SIGTERM so a loop can finish its transaction and exit cleanly.
+final class InterruptFlag: @unchecked Sendable {
+    private let lock = Lock()
+    private var set = false
+    private var sources: [any DispatchSourceSignal] = []
+
+    init() {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [weak self] in self?.raise() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    private func raise() {
+        lock.lock(); defer { lock.unlock() }
+        set = true
+    }
+
+    var isSet: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return set
+    }
+}
+
+/// Progress on standard error: a line rewritten in place on a terminal, a plain line about once
+/// a second otherwise.
+final class ProgressReporter {
+    private let isTerminal = isatty(STDERR_FILENO) != 0
+    private var lastReport = Date.distantPast
+    private var shown = false
+
+    func report(_ line: String) {
+        let now = Date()
+        guard now.timeIntervalSince(lastReport) >= (isTerminal ? 0.2 : 1.0) else { return }
+        lastReport = now
+        shown = true
+        let text = isTerminal ? "\r\u{1B}[K" + line : line + "\n"
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    func finish() {
+        if isTerminal && shown { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

@@ -1,0 +1,156 @@
+package import StreamCore
+import RecordFormat
+package import LogStorage
+
+/// A producer whose writes, and the consumed offsets it sends, commit or abort together.
+///
+/// Usage: ``initTransactions()`` once (fencing any previous holder of the transactional id), then
+/// per transaction ``beginTransaction()``, ``send(topic:key:value:headers:timestamp:partition:)``
+/// and ``sendOffsets(_:group:)``, and ``commitTransaction()`` or ``abortTransaction()``.
+///
+/// Records are batched per partition; before a batch is first written to a partition, the
+/// coordinator records that partition durably. Every batch carries the producer id, epoch and a
+/// per-partition sequence number, so a retried batch is recognised and a zombie is refused.
+///
+/// - Invariant: nothing is written to a partition before it is a durable participant.
+/// Thread-safety: one owner thread.
+package final class TransactionalProducer {
+    package let transactionalID: String
+    private let log: LogManager
+    private let coordinator: TransactionCoordinator
+    private let batchBytesMax: Int
+    package private(set) var producerID = ProducerID.none
+    package private(set) var producerEpoch = ProducerEpoch.none
+    private var sequences: [TopicPartition: Int32] = [:]
+    private var open: [TopicPartition: RecordBatchBuilder] = [:]
+    private var participants: Set<TopicPartition> = []
+    private var pendingOffsets: [(group: String, offsets: [TopicPartition: CommittedOffset])] = []
+    private var inTransaction = false
+    private var crashPoints: CrashPoints { log.options.crashPoints }
+
+    package init(log: LogManager, coordinator: TransactionCoordinator, transactionalID: String, batchBytesMax: Int = 256 << 10) {
+        self.log = log
+        self.coordinator = coordinator
+        self.transactionalID = transactionalID
+        self.batchBytesMax = batchBytesMax
+    }
+
+    /// Takes over the transactional id: gets a producer id and a new epoch, and lets the
+    /// coordinator finish whatever the previous holder left open.
+    package func initTransactions(timeoutMilliseconds: Int32? = nil) throws(TransactionError) {
+        (producerID, producerEpoch) = try coordinator.initTransactions(transactionalID: transactionalID, timeoutMilliseconds: timeoutMilliseconds)
+        sequences = [:]
+        open = [:]
+        participants = []
+        inTransaction = false
+    }
+
+    package func beginTransaction() throws(TransactionError) {
+        guard producerID != .none else { throw TransactionError(.invalidState, "call initTransactions before beginTransaction") }
+        guard !inTransaction else { throw TransactionError(.invalidState, "a transaction is already open") }
+        inTransaction = true
+        participants = []
+        pendingOffsets = []
+    }
+
+    /// Adds a record to the transaction. Keyed records go where Kafka's partitioner puts them.
+    package func send(
+        topic: TopicName, key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader] = [],
+        timestamp: Timestamp? = nil, partition explicitPartition: PartitionID? = nil
+    ) throws(TransactionError) {
+        guard inTransaction else { throw TransactionError(.invalidState, "send outside a transaction") }
+        let target = try logCall { () throws(LogError) in try log.topic(topic) }
+        let partition: PartitionID
+        if let explicitPartition {
+            _ = try logCall { () throws(LogError) in try target.partition(explicitPartition) }
+            partition = explicitPartition
+        } else if let key {
+            partition = Murmur2Partitioner.partition(forKey: key, partitionCount: target.partitionCount)
+        } else {
+            partition = PartitionID(Int.random(in: 0..<target.partitionCount))
+        }
+        let topicPartition = TopicPartition(topic, partition)
+        var builder = open[topicPartition] ?? RecordBatchBuilder(
+            codec: target.config.compression.codec ?? .none, producerID: producerID, producerEpoch: producerEpoch,
+            baseSequence: sequences[topicPartition] ?? 0, isTransactional: true)
+        let recordBytes = (key?.count ?? 0) + (value?.count ?? 0) + 32
+        if !builder.isEmpty && builder.estimatedSizeBytes + recordBytes > min(batchBytesMax, target.config.batchBytesMax) {
+            open[topicPartition] = builder
+            try flush([topicPartition])
+            builder = RecordBatchBuilder(
+                codec: target.config.compression.codec ?? .none, producerID: producerID, producerEpoch: producerEpoch,
+                baseSequence: sequences[topicPartition] ?? 0, isTransactional: true)
+        }
+        builder.append(key: key, value: value, headers: headers, timestamp: timestamp ?? log.clock.now())
+        open[topicPartition] = builder
+    }
+
+    /// Adds consumed offsets (each the next offset to read) to the transaction: they become the
+    /// group's committed offsets exactly when the transaction commits.
+    package func sendOffsets(_ offsets: [TopicPartition: Offset], group: String) throws(TransactionError) {
+        guard inTransaction else { throw TransactionError(.invalidState, "sendOffsets outside a transaction") }
+        guard !offsets.isEmpty else { return }
+        let now = log.clock.now()
+        let committed = offsets.mapValues { CommittedOffset(offset: $0, commitTimestamp: now) }
+        let partition = log.offsets.partition(forGroup: group)
+        let topicPartition = partition.topicPartition
+        try register([topicPartition])
+        var builder = RecordBatchBuilder(producerID: producerID, producerEpoch: producerEpoch,
+                                         baseSequence: sequences[topicPartition] ?? 0, isTransactional: true)
+        for record in ConsumerOffsets.offsetRecords(group: group, offsets: committed) {
+            builder.append(key: record.key, value: record.value, headers: [], timestamp: now)
+        }
+        try append(builder, to: partition)
+        log.offsets.stage(group: group, offsets: committed, producerID: producerID)
+        crashPoints.reached(.afterOffsetsAppend)
+    }
+
+    /// Writes what is buffered and commits the transaction.
+    package func commitTransaction() throws(TransactionError) {
+        guard inTransaction else { throw TransactionError(.invalidState, "commit outside a transaction") }
+        try flush(Array(open.keys))
+        try coordinator.endTransaction(transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, commit: true)
+        inTransaction = false
+    }
+
+    /// Drops what is buffered and aborts what was written.
+    package func abortTransaction() throws(TransactionError) {
+        guard inTransaction else { return }
+        open = [:]
+        inTransaction = false
+        try coordinator.endTransaction(transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, commit: false)
+    }
+
+    /// Records of the current transaction not yet written.
+    package var bufferedRecordCount: Int { open.values.reduce(0) { $0 + $1.recordCount } }
+
+    // MARK: Writing
+
+    private func flush(_ partitions: [TopicPartition]) throws(TransactionError) {
+        let pending = partitions.filter { open[$0]?.isEmpty == false }.sorted()
+        guard !pending.isEmpty else { return }
+        try register(Set(pending))
+        for topicPartition in pending {
+            guard let builder = open.removeValue(forKey: topicPartition) else { continue }
+            let partition = try logCall { () throws(LogError) in try log.partition(topicPartition) }
+            try append(builder, to: partition)
+            crashPoints.reached(.afterDataAppend)
+        }
+    }
+
+    /// Makes partitions durable participants before the transaction's first write to them.
+    private func register(_ partitions: Set<TopicPartition>) throws(TransactionError) {
+        let new = partitions.subtracting(participants)
+        guard !new.isEmpty else { return }
+        try coordinator.addPartitions(transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, partitions: new)
+        participants.formUnion(new)
+    }
+
+    private func append(_ builder: RecordBatchBuilder, to partition: PartitionLog) throws(TransactionError) {
+        let batch: [UInt8]
+        do { batch = try builder.build() } catch { throw TransactionError(.log, "encoding a batch for \(partition.topicPartition): \(error)") }
+        try logCall { () throws(LogError) in _ = try partition.append(batch) }
+        let next = (sequences[partition.topicPartition] ?? 0) &+ Int32(builder.recordCount)
+        sequences[partition.topicPartition] = next < 0 ? next & Int32.max : next
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+
+/// `pipeline log dump`, damaged segment files, and opening a data directory after damage.
+@Suite("pipeline log dump and recovery")
+struct LogDumpAndRecoveryTests {
+    /// A one-partition topic `t` with two batches: `"one"`, `"two"` (offsets 0–1), then `"three"` (2).
+    private func twoBatches(codec: String = "none") throws -> Scratch {
+        let scratch = try Scratch()
+        try scratch.createTopic("t", ["--compression", codec])
+        try scratch.produce("t", ["\"one\"", "\"two\""])
+        try scratch.produce("t", ["\"three\""])
+        return scratch
+    }
+
+    @Test("dump lists every batch: offsets, count, codec, producer, bits and a valid CRC", arguments: ["none", "lz4", "zstd"])
+    func dump(_ codec: String) throws {
+        let scratch = try twoBatches(codec: codec)
+        let path = scratch.segmentPath("t")
+        let result = try scratch.runBare(["log", "dump", path])
+        expectSuccess(result)
+        let dump = DumpOutput(result.stdout)
+        try #require(dump.batchLines.count == 2, "\(result)")
+        #expect(dump.totalLine == "2 batches")
+        let (first, second) = (dump.batchLines[0], dump.batchLines[1])
+        #expect(DumpOutput.field("baseOffset", in: first) == "0")
+        #expect(DumpOutput.field("lastOffset", in: first) == "1")
+        #expect(DumpOutput.field("count", in: first) == "2")
+        #expect(DumpOutput.field("baseOffset", in: second) == "2")
+        #expect(DumpOutput.field("count", in: second) == "1")
+        for line in [first, second] {
+            #expect(DumpOutput.field("codec", in: line) == codec)
+            #expect(DumpOutput.field("producerId", in: line) == "-1")
+            #expect(DumpOutput.field("producerEpoch", in: line) == "-1")
+            #expect(DumpOutput.field("isTransactional", in: line) == "false")
+            #expect(DumpOutput.field("isControl", in: line) == "false")
+            #expect(DumpOutput.field("crcValid", in: line) == "true")
+        }
+        // Batch sizes add up to the file.
+        let sizes = dump.batchLines.compactMap { DumpOutput.field("size", in: $0).flatMap(Int.init) }
+        #expect(sizes.reduce(0, +) == (try fileSize(path)))
+        #expect(DumpOutput.field("position", in: second) == String(sizes[0]))
+    }
+
+    @Test("dump --records prints each record")
+    func dumpRecords() throws {
+        let scratch = try twoBatches(codec: "lz4")
+        let result = try scratch.runBare(["log", "dump", "--records", scratch.segmentPath("t")])
+        expectSuccess(result)
+        let records = result.stdoutLines.filter { $0.hasPrefix("| offset:") }
+        #expect(records.count == 3, "\(result)")
+        #expect(records.first?.contains("value: \"\\\"one\\\"\"") == true, "\(result)")
+        #expect(records.last?.hasPrefix("| offset: 2 ") == true)
+    }
+
+    @Test("dump of an empty segment says 0 batches")
+    func dumpEmpty() throws {
+        let scratch = try Scratch()
+        try scratch.createTopic("t")
+        let result = try scratch.runBare(["log", "dump", scratch.segmentPath("t")])
+        expectSuccess(result)
+        #expect(DumpOutput(result.stdout).batchLines.isEmpty)
+        #expect(DumpOutput(result.stdout).totalLine == "0 batches")
+    }
+
+    @Test("dump of a missing file is a one-line error")
+    func dumpMissing() throws {
+        let scratch = try Scratch()
+        expectOneLineError(try scratch.runBare(["log", "dump", scratch.root.appendingPathComponent("none.log").path]), containing: ["none.log"])
+    }
+
+    @Test("a flipped byte inside a batch shows crcValid: false for that batch only", arguments: ["none", "lz4"])
+    func flippedByte(_ codec: String) throws {
+        let scratch = try twoBatches(codec: codec)
+        let path = scratch.segmentPath("t")
+        let before = DumpOutput(try scratch.runBare(["log", "dump", path]).stdout)
+        let firstSize = try #require(before.batchLines.first.flatMap { DumpOutput.field("size", in: $0) }.flatMap(Int.init))
+        // A payload byte: after the 61-byte header, inside the first batch.
+        try flipByte(in: path, at: firstSize - 2)
+        let result = try scratch.runBare(["log", "dump", path])
+        #expect(result.exitCode == 0)
+        let after = DumpOutput(result.stdout)
+        try #require(after.batchLines.count == 2, "\(result)")
+        #expect(DumpOutput.field("crcValid", in: after.batchLines[0]) == "false", "\(result)")
+        #expect(DumpOutput.field("crcValid", in: after.batchLines[1]) == "true", "\(result)")
+    }
+
+    @Test("a corrupt batch in the middle of the active segment is never served")
+    func corruptMiddleBatchNotServed() throws {
+        let scratch = try twoBatches()
+        let path = scratch.segmentPath("t")
+        try flipByte(in: path, at: 70)
+        let result = try scratch.run(["consume", "t"])
+        #expect(result.exitCode != 0, "a corrupt batch must not be read past silently: \(result)")
+        #expect(!result.stdout.contains("one") && !result.stdout.contains("two"), "\(result)")
+        #expect(result.stderrErrorLines.count == 1 && result.stderrErrorLines[0].hasPrefix("Error:"), "\(result)")
+        #expect(result.stderrErrorLines.first?.contains("corrupt") == true)
+        // Records after it can still be reached explicitly.
+        #expect(try scratch.consumeLines("t", ["--offset", "2"]) == ["\"three\""])
+    }
+
+    @Test("a torn tail is cut off on the next open, with a warning; every complete batch stays", arguments: [1, 5, 20])
+    func tornTail(_ bytes: Int) throws {
+        let scratch = try twoBatches(codec: "lz4")
+        let path = scratch.segmentPath("t")
+        let dump = DumpOutput(try scratch.runBare(["log", "dump", path]).stdout)
+        let firstSize = try #require(dump.batchLines.first.flatMap { DumpOutput.field("size", in: $0) }.flatMap(Int.init))
+        try truncateFile(path, by: bytes)
+
+        let described = try scratch.run(["topics", "describe", "t"])
+        expectSuccess(described)
+        #expect(described.stderrLogLines.contains { $0.contains("warning") && $0.contains("torn tail") }, "no warning: \(described)")
+        #expect(described.stdoutLines.last == "total: 2 offsets, \(firstSize) B", "\(described)")
+
+        let consumed = try scratch.run(["consume", "t"])
+        expectSuccess(consumed)
+        #expect(consumed.stdoutLines == ["\"one\"", "\"two\""])
+        #expect(try fileSize(path) == firstSize)
+
+        // The log goes on from the cut: the next record takes offset 2.
+        try scratch.produce("t", ["\"four\""])
+        let envelopes = try scratch.consumeEnvelopes("t")
+        #expect(envelopes.map { $0["value"] as? String } == ["\"one\"", "\"two\"", "\"four\""])
+        #expect(envelopes.map { $0["offset"] as? Int } == [0, 1, 2])
+        let after = try scratch.runBare(["log", "dump", path])
+        #expect(DumpOutput(after.stdout).batchLines.allSatisfy { DumpOutput.field("crcValid", in: $0) == "true" })
+    }
+
+    @Test("a torn tail inside the only batch leaves an empty, usable partition")
+    func tornOnlyBatch() throws {
+        let scratch = try Scratch()
+        try scratch.createTopic("t")
+        try scratch.produce("t", ["1", "2", "3"])
+        try truncateFile(scratch.segmentPath("t"), by: 3)
+        let consumed = try scratch.run(["consume", "t"])
+        expectSuccess(consumed)
+        #expect(consumed.stdoutLines.isEmpty)
+        #expect(consumed.stderrLogLines.contains { $0.contains("torn tail") }, "\(consumed)")
+        try scratch.produce("t", ["4"])
+        #expect(try scratch.consumeLines("t") == ["4"])
+    }
+}
