@@ -91,7 +91,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TransactionsTests",
-            dependencies: ["StreamCore", "RecordFormat", "LogStorage", "Transactions", "Simulation"],
+            dependencies: [
+                "StreamCore", "RecordFormat", "LogStorage", "Transactions", "Simulation",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -38,12 +38,33 @@ package final class ConsumerOffsets: @unchecked Sendable {
     private let lock = Lock()
     private var committed: [String: [TopicPartition: CommittedOffset]] = [:]
     /// Offsets written by open transactions, by producer.
-    private var staged: [ProducerID: [(group: String, topicPartition: TopicPartition, offset: CommittedOffset?)]] = [:]
+    private var staged: [ProducerID: [StagedOffset]] = [:]
+
+    /// An offset written by an open transaction (nil: a tombstone).
+    private struct StagedOffset: Equatable {
+        var group: String
+        var topicPartition: TopicPartition
+        var offset: CommittedOffset?
+    }
 
     init(partitions: [PartitionLog], clock: any EngineClock) throws(LogError) {
         self.partitions = partitions
         self.clock = clock
-        for partition in partitions { try load(partition) }
+        try loadUntilStable()
+    }
+
+    /// Folds the whole topic, twice or more until two passes agree: record offsets sit outside
+    /// the batch CRC and a compacted topic has gaps, so a transient read error could otherwise
+    /// go unnoticed.
+    private func loadUntilStable() throws(LogError) {
+        var previous: ([String: [TopicPartition: CommittedOffset]], [ProducerID: [StagedOffset]])?
+        for _ in 0..<5 {
+            committed = [:]
+            staged = [:]
+            for partition in partitions { try load(partition) }
+            if let previous, previous.0 == committed, previous.1 == staged { return }
+            previous = (committed, staged)
+        }
     }
 
     private func load(_ partition: PartitionLog) throws(LogError) {
@@ -85,14 +106,14 @@ package final class ConsumerOffsets: @unchecked Sendable {
     private func stage(_ record: Record, producerID: ProducerID) {
         guard let key = record.key, let (group, topicPartition) = ConsumerOffsets.decodeKey(key) else { return }
         lock.lock(); defer { lock.unlock() }
-        staged[producerID, default: []].append((group, topicPartition, record.value.flatMap(ConsumerOffsets.decodeValue)))
+        staged[producerID, default: []].append(StagedOffset(group: group, topicPartition: topicPartition, offset: record.value.flatMap(ConsumerOffsets.decodeValue)))
     }
 
     /// Stages offsets that a transaction of `producerID` has just appended.
     package func stage(group: String, offsets: [TopicPartition: CommittedOffset], producerID: ProducerID) {
         lock.lock(); defer { lock.unlock() }
         for (topicPartition, offset) in offsets.sorted(by: { $0.key < $1.key }) {
-            staged[producerID, default: []].append((group, topicPartition, offset))
+            staged[producerID, default: []].append(StagedOffset(group: group, topicPartition: topicPartition, offset: offset))
         }
     }
 

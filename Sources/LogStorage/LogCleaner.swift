@@ -97,7 +97,7 @@ extension PartitionLog {
                 var tombstones = 0
                 for segment in group {
                     var lastBatchBase: Offset?
-                    _ = try segment.scan(from: 0, verifyChecksums: false) { (batch: ScannedBatch) throws(LogError) -> Bool in
+                    _ = try segment.scan(from: 0, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
                         lastBatchBase = batch.header.baseOffset
                         return true
                     }
@@ -195,7 +195,7 @@ extension PartitionLog {
         for segment in group { try segment.delete() }
         try storageCall("renaming \(swapPath)") { () throws(StorageError) in try storage.rename(swapPath, to: finalPath) }
         let segment = try LogSegment.open(storage: storage, directory: directory, baseOffset: base)
-        _ = try segment.loadIndexes(indexIntervalBytes: indexIntervalBytes)
+        _ = try segment.loadIndexes(indexIntervalBytes: indexIntervalBytes, contiguous: false)
         try segment.rewriteTxnIndex(aborted)
         return segment
     }

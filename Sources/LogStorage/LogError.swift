@@ -78,6 +78,19 @@ func storageCall<T>(_ context: @autoclosure () -> String = "", _ body: () throws
     do { return try body() } catch { throw LogError(storage: error, context: context()) }
 }
 
+/// Reads a small metadata file whole, twice or more until two reads agree, so that a transient
+/// read error (which the simulated disk injects as bit flips) is not taken for its contents.
+/// Used for files without a checksum of their own: indexes, `.txnindex`, `topic.json`.
+func readStably(_ file: any StorageFile) throws(StorageError) -> [UInt8] {
+    var previous = try file.readAll()
+    for _ in 0..<4 {
+        let again = try file.readAll()
+        if again == previous { return again }
+        previous = again
+    }
+    return previous
+}
+
 /// Runs a record-format call, turning its error into an `.invalidBatch` ``LogError``.
 @inline(__always)
 func formatCall<T>(_ context: @autoclosure () -> String = "", _ body: () throws(RecordFormatError) -> T)

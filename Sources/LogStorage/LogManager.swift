@@ -7,6 +7,8 @@ import Foundation
 package struct LogOptions: Sendable {
     /// Partitions of the internal `__consumer_offsets` topic (fixed once created).
     package var offsetsTopicPartitions: Int = 8
+    /// Segment size of the internal compacted topics created here.
+    package var internalSegmentBytesMax: Int = 16 << 20
     /// Who is opening the directory, recorded in its lock so a second process can name it.
     package var ownerDescription: String = "sluice"
     /// The simulator's hook into the protocol's named steps; disabled in production.
@@ -110,7 +112,7 @@ package final class LogManager: @unchecked Sendable {
         let bytes = try storageCall("reading \(path)") { () throws(StorageError) -> [UInt8] in
             let file = try storage.openFile(path, mode: .read)
             defer { file.close() }
-            return try file.readAll()
+            return try readStably(file)
         }
         guard let config = try? JSONDecoder().decode(TopicConfig.self, from: Data(bytes)), config.problem() == nil else {
             throw LogError(.invalidConfig, "the configuration of topic '\(name)' at \(path) is unreadable")
@@ -132,7 +134,10 @@ package final class LogManager: @unchecked Sendable {
 
     private func internalTopic(_ name: TopicName, partitions: Int) throws(LogError) -> Topic {
         if let existing = topics[name] { return existing }
-        return try createTopic(name, config: .compacted(partitionCount: partitions))
+        var config = TopicConfig.compacted(partitionCount: partitions)
+        config.segmentBytesMax = options.internalSegmentBytesMax
+        config.batchBytesMax = min(config.batchBytesMax, options.internalSegmentBytesMax)
+        return try createTopic(name, config: config)
     }
 
     // MARK: Topics

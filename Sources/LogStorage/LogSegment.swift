@@ -115,7 +115,7 @@ final class LogSegment {
             try log.write(batch, at: position)
         } catch {
             try? log.truncate(to: position)
-            throw LogError(storage: error, context: "appending to \(logPath)")
+            throw LogError(storage: error, context: "append failed")
         }
         sizeBytes += Int64(batch.count)
         hasUnsyncedWrites = true
@@ -159,16 +159,31 @@ final class LogSegment {
     }
 
     /// Scans the validated batches from `position`.
+    ///
+    /// `first` is the base offset the batch at `position` must have (when known); `contiguous`
+    /// whether batches must follow each other without gaps (logs that are never compacted).
     func scan(
-        from position: Int64, verifyChecksums: Bool, chunkBytes: Int = 4 << 20,
-        visit: (ScannedBatch) throws(LogError) -> Bool
+        from position: Int64, first: Offset? = nil, contiguous: Bool = false, verifyChecksums: Bool,
+        chunkBytes: Int = 4 << 20, visit: (ScannedBatch) throws(LogError) -> Bool
     ) throws(LogError) -> ScanProblem? {
-        try BatchScanner.scan(log, from: position, to: sizeBytes, verifyChecksums: verifyChecksums, chunkBytes: chunkBytes, visit: visit)
+        let expectation = OffsetExpectation(bounds: offsetBounds, first: first, contiguous: contiguous)
+        return try BatchScanner.scan(log, from: position, to: sizeBytes, verifyChecksums: verifyChecksums,
+                                     offsets: expectation, chunkBytes: chunkBytes, visit: visit)
+    }
+
+    /// The offsets this segment can hold: from its base as far as 32-bit relative offsets reach.
+    var offsetBounds: Range<Offset> { baseOffset..<(baseOffset + Int64(Int32.max)) }
+
+    /// The index entry to start a scan for `offset` from: its position and the base offset of
+    /// the batch there.
+    func indexEntry(for offset: Offset) -> (position: Int64, first: Offset?) {
+        let entry = offsetIndex.entry(atOrBefore: offset - baseOffset)
+        return (entry.position, entry.relativeOffset.map { baseOffset + Int64($0) })
     }
 
     /// The byte position from which to scan for `offset`.
     func startPosition(for offset: Offset) -> Int64 {
-        offsetIndex.position(atOrBefore: offset - baseOffset)
+        indexEntry(for: offset).position
     }
 
     /// The position from which records with a timestamp ≥ `timestamp` may appear.
@@ -234,7 +249,7 @@ final class LogSegment {
 
     /// The aborted transactions recorded in the `.txnindex`, or nil when it was missing or is damaged.
     func loadTxnIndex() -> [AbortedTransaction]? {
-        guard txnIndexWasPresent, let bytes = try? txnIndexFile.readAll(),
+        guard txnIndexWasPresent, let bytes = try? readStably(txnIndexFile),
               let entries = AbortedTransaction.decodeIndex(bytes),
               entries.allSatisfy({ $0.lastOffset >= baseOffset && $0.lastOffset < nextOffset })
         else { return nil }
@@ -294,8 +309,10 @@ extension LogSegment {
         sizeBytes = fileSize
         var position: Int64 = 0
         var validEnd: Int64 = 0
+        var first: Offset? = baseOffset
         while position < fileSize {
-            let problem = try BatchScanner.scan(log, from: position, to: fileSize, verifyChecksums: verifyChecksums) {
+            let expectation = OffsetExpectation(bounds: offsetBounds, first: first, contiguous: true)
+            let problem = try BatchScanner.scan(log, from: position, to: fileSize, verifyChecksums: verifyChecksums, offsets: expectation) {
                 (batch: ScannedBatch) throws(LogError) -> Bool in
                 guard batch.header.baseOffset >= self.nextOffset else { return false }
                 self.noteAppended(header: batch.header, position: batch.position, indexIntervalBytes: indexIntervalBytes, writeIndexes: false)
@@ -316,6 +333,7 @@ extension LogSegment {
                 report.corruptions.append(problem)
                 position = resume
                 validEnd = resume
+                first = nil
                 continue
             }
             report.truncationReason = problem.reason
@@ -354,16 +372,18 @@ extension LogSegment {
     /// Loads the indexes of an inactive segment, checking them against the `.log`, and rebuilds
     /// them from the `.log` when they are missing or damaged.
     /// - Returns: true when the indexes had to be rebuilt.
-    func loadIndexes(indexIntervalBytes: Int) throws(LogError) -> Bool {
+    func loadIndexes(indexIntervalBytes: Int, contiguous: Bool) throws(LogError) -> Bool {
         sizeBytes = try storageCall("opening \(logPath)") { () throws(StorageError) in try log.size() }
-        let offsetBytes = try storageCall("reading \(indexPath)") { () throws(StorageError) in try indexFile.readAll() }
-        let timeBytes = try storageCall("reading \(timeIndexPath)") { () throws(StorageError) in try timeIndexFile.readAll() }
+        let offsetBytes = try storageCall("reading \(indexPath)") { () throws(StorageError) in try readStably(indexFile) }
+        let timeBytes = try storageCall("reading \(timeIndexPath)") { () throws(StorageError) in try readStably(timeIndexFile) }
         if sizeBytes > 0, let loaded = OffsetIndex.decode(offsetBytes, logSizeBytes: sizeBytes), loaded.count > 0 {
             // Walk the tail after the last index entry to learn the segment's last offset.
             offsetIndex = loaded
             var last: RecordBatchHeader?
             var tailMax = Timestamp.none
-            let problem = try scan(from: loaded.lastPosition ?? 0, verifyChecksums: false) { (batch: ScannedBatch) throws(LogError) -> Bool in
+            let lastEntry = loaded.entry(atOrBefore: Int64(Int32.max))
+            let firstInTail = lastEntry.relativeOffset.map { baseOffset + Int64($0) }
+            let problem = try scan(from: lastEntry.position, first: firstInTail, contiguous: contiguous, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
                 last = batch.header
                 tailMax = max(tailMax, batch.header.maxTimestamp)
                 return true
@@ -383,7 +403,8 @@ extension LogSegment {
         bytesSinceIndexEntry = 0
         nextOffset = baseOffset
         maxTimestamp = .none
-        _ = try scan(from: 0, verifyChecksums: false) { (batch: ScannedBatch) throws(LogError) -> Bool in
+        _ = try scan(from: 0, first: contiguous ? baseOffset : nil, contiguous: contiguous, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
+            guard batch.header.baseOffset >= self.nextOffset else { return false }
             self.noteAppended(header: batch.header, position: batch.position, indexIntervalBytes: indexIntervalBytes, writeIndexes: false)
             return true
         }

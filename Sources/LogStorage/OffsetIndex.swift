@@ -37,13 +37,19 @@ struct OffsetIndex: Equatable {
     /// (0 when none is).
     /// - Complexity: O(log n).
     func position(atOrBefore relativeOffset: Int64) -> Int64 {
+        entry(atOrBefore: relativeOffset).position
+    }
+
+    /// The last entry whose relative offset is ≤ `relativeOffset`: its relative offset (nil when
+    /// there is none and the scan starts at position 0) and position.
+    func entry(atOrBefore relativeOffset: Int64) -> (relativeOffset: Int32?, position: Int64) {
         var low = 0
         var high = relativeOffsets.count
         while low < high {
             let middle = (low + high) / 2
             if Int64(relativeOffsets[middle]) <= relativeOffset { low = middle + 1 } else { high = middle }
         }
-        return low == 0 ? 0 : Int64(positions[low - 1])
+        return low == 0 ? (nil, 0) : (relativeOffsets[low - 1], Int64(positions[low - 1]))
     }
 
     /// Drops entries at or past `position` (after a truncation of the log).

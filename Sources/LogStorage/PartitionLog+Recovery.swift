@@ -25,7 +25,7 @@ extension PartitionLog {
             let file = try storageCall("opening \(swapPath)") { () throws(StorageError) in try storage.openFile(swapPath, mode: .read) }
             let size = try storageCall("opening \(swapPath)") { () throws(StorageError) in try file.size() }
             var last = base
-            _ = try BatchScanner.scan(file, from: 0, to: size, verifyChecksums: false) { (batch: ScannedBatch) throws(LogError) -> Bool in
+            _ = try BatchScanner.scan(file, from: 0, to: size, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
                 last = batch.header.lastOffset
                 return true
             }
@@ -68,7 +68,7 @@ extension PartitionLog {
         var loaded: [LogSegment] = []
         for base in bases.dropLast() {
             let segment = try LogSegment.open(storage: storage, directory: directory, baseOffset: base)
-            if try segment.loadIndexes(indexIntervalBytes: config.indexIntervalBytes) {
+            if try segment.loadIndexes(indexIntervalBytes: config.indexIntervalBytes, contiguous: config.cleanupPolicy == .delete) {
                 loggerForCleaner.info("rebuilt missing or damaged indexes", metadata: [
                     "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
                 ])
@@ -120,7 +120,7 @@ extension PartitionLog {
            let bytes = try? storageCall("reading \(snapshotPath)", { () throws(StorageError) -> [UInt8] in
                let file = try storage.openFile(snapshotPath, mode: .read)
                defer { file.close() }
-               return try file.readAll()
+               return try readStably(file)
            }),
            var state = ProducerStateSnapshot.decode(bytes, offset: activeBase) {
             state.setAborted(aborted)
@@ -130,7 +130,8 @@ extension PartitionLog {
         var state = ProducerStateMachine()
         for segment in inactive {
             var closed: [AbortedTransaction] = []
-            _ = try segment.scan(from: 0, verifyChecksums: false) { (batch: ScannedBatch) throws(LogError) -> Bool in
+            let contiguous = config.cleanupPolicy == .delete
+            _ = try segment.scan(from: 0, first: contiguous ? segment.baseOffset : nil, contiguous: contiguous, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
                 if let entry = state.apply(batch.header, marker: Self.markerType(of: batch)) { closed.append(entry) }
                 return true
             }

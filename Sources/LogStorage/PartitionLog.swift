@@ -251,11 +251,13 @@ package final class PartitionLog: @unchecked Sendable {
         var collected = 0
         var full = false
         let chunkBytes = max(64 << 10, min(4 << 20, maxBytes + config.indexIntervalBytes + 1024))
+        let contiguous = config.cleanupPolicy == .delete
         while index < segments.count && !full {
             let segment = segments[index]
-            let position = segment.startPosition(for: offset)
+            let entry = segment.indexEntry(for: offset)
+            let first = entry.first ?? (contiguous ? segment.baseOffset : nil)
             var batches: [RecordBatch] = []
-            let problem = try segment.scan(from: position, verifyChecksums: true, chunkBytes: chunkBytes) {
+            let problem = try segment.scan(from: entry.position, first: first, contiguous: contiguous, verifyChecksums: true, chunkBytes: chunkBytes) {
                 (batch: ScannedBatch) throws(LogError) -> Bool in
                 if batch.header.lastOffset < offset { return true }
                 if batch.header.baseOffset >= upTo {

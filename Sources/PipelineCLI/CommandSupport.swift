@@ -68,6 +68,13 @@ final class OutputBuffer {
 
     func write(_ string: String) { write(string.utf8) }
 
+    /// Writes bytes as they are, then a newline.
+    func line(bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+        buffer.append(0x0A)
+        if buffer.count >= limit { flush() }
+    }
+
     func line(_ string: String) {
         write(string.utf8)
         buffer.append(0x0A)

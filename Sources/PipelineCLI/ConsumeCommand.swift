@@ -68,7 +68,7 @@ struct ConsumeCommand: ParsableCommand {
                 let records = try consumer.poll(maxRecords: Swift.min(500, limit - printed))
                 for record in records {
                     switch format {
-                    case .value: output.line(String(decoding: record.value ?? [], as: UTF8.self))
+                    case .value: output.line(bytes: record.value ?? [])
                     case .json: output.line(JSONEnvelope.line(for: record))
                     }
                 }

@@ -33,6 +33,7 @@ struct ProduceCommand: ParsableCommand {
         let input = try readInput()
         try withLog(data, command: "produce") { log in
             let name = try topicName(topic)
+            _ = try log.topic(name)
             let keying: LineProducer.Keying = keyField.map { .field($0) } ?? key.map { .constant(Array($0.utf8)) } ?? .none
             let producer = LineProducer(log: log, topic: name, format: format, keying: keying)
             let outcome = producer.produce(input)

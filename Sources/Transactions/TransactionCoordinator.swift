@@ -51,15 +51,29 @@ package final class TransactionCoordinator: @unchecked Sendable {
         if log.hasTopic(TransactionCoordinator.topicName) {
             topic = try logCall { () throws(LogError) in try log.topic(TransactionCoordinator.topicName) }
         } else {
-            topic = try logCall { () throws(LogError) in
-                try log.createTopic(TransactionCoordinator.topicName, config: .compacted(partitionCount: config.transactionLogPartitions))
-            }
+            var topicConfig = TopicConfig.compacted(partitionCount: config.transactionLogPartitions)
+            topicConfig.segmentBytesMax = log.options.internalSegmentBytesMax
+            topicConfig.batchBytesMax = min(topicConfig.batchBytesMax, log.options.internalSegmentBytesMax)
+            topic = try logCall { () throws(LogError) in try log.createTopic(TransactionCoordinator.topicName, config: topicConfig) }
         }
-        try load()
+        try loadUntilStable()
         try recover()
     }
 
     // MARK: Loading and recovery
+
+    /// Loads twice or more until two passes agree (see ConsumerOffsets: offsets are outside the
+    /// batch CRC, and a compacted topic has gaps that hide a misread one).
+    private func loadUntilStable() throws(TransactionError) {
+        var previous: ([String: TransactionMetadata], Int64)?
+        for _ in 0..<5 {
+            transactions = [:]
+            producerIDBlockEnd = 0
+            try load()
+            if let previous, previous.0 == transactions, previous.1 == producerIDBlockEnd { return }
+            previous = (transactions, producerIDBlockEnd)
+        }
+    }
 
     private func load() throws(TransactionError) {
         for partition in topic.partitions {

@@ -113,7 +113,8 @@ package final class TransactionalCopier {
         var began = false
         do {
             repeat {
-                let records = try logCall { () throws(LogError) in try consumer.poll() }
+                let limit = min(5000, options.transactionRecordsMax - copied)
+                let records = try logCall { () throws(LogError) in try consumer.poll(maxRecords: limit) }
                 if records.isEmpty { break }
                 if !began, let producer {
                     try producer.beginTransaction()
