@@ -209,7 +209,9 @@ extension PartitionLog {
             return true
         }
         if let problem {
-            throw LogError.corrupt(topicPartition, offset: segment.baseOffset, position: problem.position, path: segment.logPath, reason: problem.reason)
+            var offset = segment.baseOffset
+            if case .corrupt(_, let base?, _) = problem { offset = base }
+            throw LogError.corrupt(topicPartition, offset: offset, position: problem.position, path: segment.logPath, reason: problem.reason)
         }
     }
 

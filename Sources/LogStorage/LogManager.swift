@@ -23,10 +23,12 @@ package struct LogOptions: Sendable {
 /// <data-dir>/
 ///   .lock                              exclusive lock + the owner's description
 ///   topics/<topic>/topic.json          the topic's TopicConfig
-///   topics/<topic>/<partition>/        segments: 00000000000000000000.log, .index, .timeindex
+///   topics/<topic>/<partition>/        segments: 00000000000000000000.log, .index, .timeindex, .txnindex
+///   staging/                           topics being created or deleted
 /// ```
-/// A topic appears atomically: it is built in `topics/.creating-<topic>` and renamed into place.
-/// Deletion renames it to `topics/.deleting-<topic>` first. Leftovers of either are removed on open.
+/// A topic appears atomically: it is built in `staging/creating-<topic>` and renamed into
+/// `topics/`. Deletion renames it to `staging/deleting-<topic>` first. Whatever is left in
+/// `staging/` is removed on open, so `topics/` only ever holds whole topics.
 ///
 /// - Invariant: one process at a time owns a data directory.
 /// Thread-safety: safe from any thread.
@@ -48,6 +50,7 @@ package final class LogManager: @unchecked Sendable {
     package var offsets: ConsumerOffsets { offsetsStore! }
 
     private var topicsDirectory: String { joinPath(directory, "topics") }
+    private var stagingDirectory: String { joinPath(directory, "staging") }
 
     private init(directory: String, storage: any Storage, clock: any EngineClock, logger: Logger, options: LogOptions) {
         self.directory = directory
@@ -67,6 +70,7 @@ package final class LogManager: @unchecked Sendable {
         let manager = LogManager(directory: directory, storage: storage, clock: clock, logger: logger, options: options)
         try storageCall("creating data directory \(directory)") { () throws(StorageError) in
             try storage.createDirectory(joinPath(directory, "topics"))
+            try storage.createDirectory(joinPath(directory, "staging"))
         }
         do {
             manager.directoryLock = try storage.lockDirectory(directory, owner: LogManager.ownerLine(options.ownerDescription))
@@ -93,13 +97,17 @@ package final class LogManager: @unchecked Sendable {
     private func loadTopics() throws(LogError) {
         let root = topicsDirectory
         let storage = self.storage
+        let staging = stagingDirectory
+        let leftovers = try storageCall("listing \(staging)") { () throws(StorageError) in try storage.listDirectory(staging) }
+        for name in leftovers {
+            let path = joinPath(staging, name)
+            try storageCall("removing \(path)") { () throws(StorageError) in
+                if storage.isDirectory(path) { try storage.removeDirectory(path) } else { try storage.removeFile(path) }
+            }
+        }
         let names = try storageCall("listing \(root)") { () throws(StorageError) in try storage.listDirectory(root) }
         for name in names {
             let path = joinPath(root, name)
-            if name.hasPrefix(".creating-") || name.hasPrefix(".deleting-") {
-                try storageCall("removing \(path)") { () throws(StorageError) in try storage.removeDirectory(path) }
-                continue
-            }
             guard let topicName = TopicName(rawValue: name), storage.isDirectory(path) else { continue }
             let config = try readConfig(of: topicName)
             topics[topicName] = try openTopic(topicName, config: config, directory: path)
@@ -149,7 +157,7 @@ package final class LogManager: @unchecked Sendable {
         if let problem = config.problem() { throw LogError(.invalidConfig, "cannot create topic '\(name)': \(problem)") }
         lock.lock(); defer { lock.unlock() }
         if topics[name] != nil { throw LogError(.topicExists, "topic '\(name)' already exists") }
-        let staging = joinPath(topicsDirectory, ".creating-\(name.rawValue)")
+        let staging = joinPath(stagingDirectory, "creating-\(name.rawValue)")
         let final = joinPath(topicsDirectory, name.rawValue)
         let storage = self.storage
         let encoder = JSONEncoder()
@@ -178,7 +186,7 @@ package final class LogManager: @unchecked Sendable {
         if name.isInternal { throw LogError(.invalidConfig, "internal topic '\(name)' cannot be deleted") }
         for partition in topic.partitions { partition.close() }
         topics[name] = nil
-        let doomed = joinPath(topicsDirectory, ".deleting-\(name.rawValue)")
+        let doomed = joinPath(stagingDirectory, "deleting-\(name.rawValue)")
         let storage = self.storage
         try storageCall("deleting topic '\(name)'") { () throws(StorageError) in
             if storage.exists(doomed) { try storage.removeDirectory(doomed) }
@@ -228,9 +236,15 @@ package final class LogManager: @unchecked Sendable {
         for name in topicNames(includeInternal: true) {
             guard let topic = try? topic(name) else { continue }
             for partition in topic.partitions {
-                switch topic.config.cleanupPolicy {
-                case .delete: try partition.enforceRetention()
-                case .compact: if partition.needsCompaction { try partition.compact() }
+                do {
+                    switch topic.config.cleanupPolicy {
+                    case .delete: try partition.enforceRetention()
+                    case .compact: if partition.needsCompaction { try partition.compact() }
+                    }
+                } catch {
+                    // One damaged partition must not stop the others (nor the open).
+                    if error.code == .storage || error.code == .diskFull { throw error }
+                    logger.error("maintenance skipped a partition", metadata: ["partition": "\(partition.topicPartition)", "error": "\(error)"])
                 }
             }
         }

@@ -81,7 +81,10 @@ package final class LogProducer: @unchecked Sendable {
     private let lock = Lock()
     private var open: [TopicPartition: OpenBatch] = [:]
     private var unsynced: Set<TopicPartition> = []
+    /// The partition keyless records of a topic go to now.
     private var sticky: [TopicName: Int] = [:]
+    /// Topics whose sticky partition's batch was appended: the next keyless record moves on.
+    private var stickyExhausted: Set<TopicName> = []
     private var backgroundError: LogError?
     private var lingerThread: Thread?
     private var closed = false
@@ -118,21 +121,28 @@ package final class LogProducer: @unchecked Sendable {
         } else if let key {
             partition = Murmur2Partitioner.partition(forKey: key, partitionCount: target.partitionCount)
         } else {
-            if sticky[topic] == nil { sticky[topic] = Int.random(in: 0..<target.partitionCount) }
-            partition = PartitionID(sticky[topic]!)
+            partition = stickyPartition(topic, partitionCount: target.partitionCount)
         }
         let topicPartition = TopicPartition(topic, partition)
         if let batch = open[topicPartition], batch.builder.estimatedSizeBytes + recordBytes > limit {
             try appendOpenBatch(topicPartition)
             if key == nil && explicitPartition == nil {
-                let next = (Int(partition.rawValue) + 1) % target.partitionCount
-                sticky[topic] = next
-                return try sendLocked(TopicPartition(topic, PartitionID(next)), codec: target.config.compression.codec ?? .none,
+                let next = TopicPartition(topic, stickyPartition(topic, partitionCount: target.partitionCount))
+                return try sendLocked(next, codec: target.config.compression.codec ?? .none,
                                       key: key, value: value, headers: headers, timestamp: timestamp)
             }
         }
         return try sendLocked(topicPartition, codec: target.config.compression.codec ?? .none,
                               key: key, value: value, headers: headers, timestamp: timestamp)
+    }
+
+    /// Keyless records fill one partition's batch at a time, then move to the next partition.
+    private func stickyPartition(_ topic: TopicName, partitionCount: Int) -> PartitionID {
+        var current = sticky[topic] ?? 0
+        if stickyExhausted.remove(topic) != nil { current += 1 }
+        current %= partitionCount
+        sticky[topic] = current
+        return PartitionID(current)
     }
 
     private func sendLocked(
@@ -157,6 +167,9 @@ package final class LogProducer: @unchecked Sendable {
     /// Appends the open batch of one partition; resolves its pending records.
     private func appendOpenBatch(_ topicPartition: TopicPartition) throws(LogError) {
         guard let batch = open.removeValue(forKey: topicPartition), !batch.pending.isEmpty else { return }
+        if sticky[topicPartition.topic] == Int(topicPartition.partition.rawValue) {
+            stickyExhausted.insert(topicPartition.topic)
+        }
         do {
             let bytes = try formatCall("encoding a batch for \(topicPartition)") { () throws(RecordFormatError) in try batch.builder.build() }
             let placed = try log.partition(topicPartition).append(bytes)

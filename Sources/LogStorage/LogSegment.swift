@@ -316,6 +316,10 @@ extension LogSegment {
                 (batch: ScannedBatch) throws(LogError) -> Bool in
                 guard batch.header.baseOffset >= self.nextOffset else { return false }
                 self.noteAppended(header: batch.header, position: batch.position, indexIntervalBytes: indexIntervalBytes, writeIndexes: false)
+                if self.firstAppendTime == nil, batch.header.maxTimestamp != .none {
+                    // As Kafka does: after a restart a segment's age counts from its first batch.
+                    self.firstAppendTime = batch.header.maxTimestamp
+                }
                 validEnd = batch.position + Int64(batch.header.totalSizeBytes)
                 try visit(batch)
                 return true
@@ -334,6 +338,8 @@ extension LogSegment {
                 position = resume
                 validEnd = resume
                 first = nil
+                // Index the first batch after the damage, so reads past it never start before it.
+                bytesSinceIndexEntry = 0
                 continue
             }
             report.truncationReason = problem.reason
@@ -388,7 +394,8 @@ extension LogSegment {
                 tailMax = max(tailMax, batch.header.maxTimestamp)
                 return true
             }
-            if problem == nil, let last, let times = TimeIndex.decode(timeBytes, lastRelativeOffset: last.lastOffset - baseOffset) {
+            if problem == nil, let last, let times = TimeIndex.decode(timeBytes, lastRelativeOffset: last.lastOffset - baseOffset),
+               times.count > 0 || last.maxTimestamp == .none {
                 timeIndex = times
                 nextOffset = last.lastOffset + 1
                 maxTimestamp = max(Timestamp(milliseconds: times.lastTimestamp ?? -1), tailMax)
@@ -396,6 +403,12 @@ extension LogSegment {
             }
         }
         if sizeBytes == 0 { return false }
+        try rebuildIndexes(indexIntervalBytes: indexIntervalBytes, contiguous: contiguous)
+        return true
+    }
+
+    /// Rebuilds both indexes of an inactive segment from its `.log`.
+    func rebuildIndexes(indexIntervalBytes: Int, contiguous: Bool) throws(LogError) {
         // Missing or damaged: rebuild from the log (which is kept as it is; an inactive segment
         // was synced whole before the next one was created).
         offsetIndex = OffsetIndex()
@@ -412,6 +425,5 @@ extension LogSegment {
             _ = timeIndex.append(timestamp: maxTimestamp.rawValue, relativeOffset: Int32(lastOffset - baseOffset))
         }
         try rewriteIndexes()
-        return true
     }
 }

@@ -276,6 +276,10 @@ package final class PartitionLog: @unchecked Sendable {
                 if collected >= maxBytes { full = true; return false }
                 return true
             }
+            if problem != nil && batches.isEmpty && result.batches.isEmpty && entry.position > 0,
+               try indexLooksWrong(segment, offset: offset, contiguous: contiguous) {
+                continue
+            }
             result.batches.append(contentsOf: batches)
             if let problem {
                 if !result.batches.isEmpty { break }
@@ -289,6 +293,26 @@ package final class PartitionLog: @unchecked Sendable {
             result.abortedTransactions = producerState.abortedTransactions(from: offset, upTo: last.header.lastOffset + 1)
         }
         return result
+    }
+
+    /// Whether a failed scan from an index entry was the index's fault: when scanning the same
+    /// segment from its start reaches `offset` cleanly, the index is rebuilt from the `.log`.
+    private func indexLooksWrong(_ segment: LogSegment, offset: Offset, contiguous: Bool) throws(LogError) -> Bool {
+        var reached = false
+        let problem = try segment.scan(from: 0, first: contiguous ? segment.baseOffset : nil, contiguous: contiguous, verifyChecksums: true) {
+            (batch: ScannedBatch) throws(LogError) -> Bool in
+            if batch.header.lastOffset >= offset {
+                reached = true
+                return false
+            }
+            return true
+        }
+        guard problem == nil && reached else { return false }
+        logger.warning("an index entry does not match the log; rebuilding the indexes", metadata: [
+            "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
+        ])
+        try segment.rebuildIndexes(indexIntervalBytes: config.indexIntervalBytes, contiguous: contiguous)
+        return true
     }
 
     /// The index of the last segment whose base offset is ≤ `offset`.
@@ -321,7 +345,9 @@ package final class PartitionLog: @unchecked Sendable {
             }
             if let found { return found }
             if let problem {
-                throw LogError.corrupt(topicPartition, offset: segment.baseOffset, position: problem.position, path: segment.logPath, reason: problem.reason)
+                var at = segment.baseOffset
+                if case .corrupt(_, let base?, _) = problem { at = base }
+                throw LogError.corrupt(topicPartition, offset: at, position: problem.position, path: segment.logPath, reason: problem.reason)
             }
         }
         return nil

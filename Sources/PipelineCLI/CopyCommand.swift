@@ -58,6 +58,9 @@ struct CopyCommand: ParsableCommand {
             let seconds = max(Date().timeIntervalSince(started), 0.001)
             let rate = Int(Double(copier.progress.recordsCopied) / seconds)
             print("copied \(copier.progress.recordsCopied) records from \(sourceName) to \(targetName) in \(copier.progress.transactions) transactions (\(String(format: "%.2f", seconds)) s, \(rate) records/s)")
+            if let p50 = copier.progress.commitLatency(percentile: 50), let p99 = copier.progress.commitLatency(percentile: 99) {
+                print("commit latency: p50 \(String(format: "%.2f", Double(p50) / 1000)) ms, p99 \(String(format: "%.2f", Double(p99) / 1000)) ms")
+            }
         }
     }
 }

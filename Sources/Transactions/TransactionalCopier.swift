@@ -51,6 +51,16 @@ package struct CopyProgress: Sendable, Equatable {
     package var transactions = 0
     /// Records of the source not yet copied (read-committed lag).
     package var lag: Int64 = 0
+    /// How long each commit took (output flush, offsets, the two-phase commit), in microseconds.
+    package var commitMicroseconds: [Int64] = []
+
+    /// The commit latency at `percentile` (0...100), in microseconds.
+    package func commitLatency(percentile: Double) -> Int64? {
+        guard !commitMicroseconds.isEmpty else { return nil }
+        let sorted = commitMicroseconds.sorted()
+        let rank = Int((percentile / 100 * Double(sorted.count - 1)).rounded())
+        return sorted[min(sorted.count - 1, max(0, rank))]
+    }
 }
 
 /// The consume-transform-produce loop: copies every record of a source topic into a target
@@ -126,7 +136,9 @@ package final class TransactionalCopier {
                 copied += records.count
             } while log.clock.monotonicNanoseconds() < deadline && copied < options.transactionRecordsMax
             if copied == 0 { return 0 }
+            let commitStarted = log.clock.monotonicNanoseconds()
             try commit()
+            progress.commitMicroseconds.append(Int64((log.clock.monotonicNanoseconds() - commitStarted) / 1000))
         } catch {
             if error.code != .fenced, began { try? producer?.abortTransaction() }
             try? rewindToCommitted()

@@ -26,6 +26,8 @@ package final class TransactionalProducer {
     private var participants: Set<TopicPartition> = []
     private var pendingOffsets: [(group: String, offsets: [TopicPartition: CommittedOffset])] = []
     private var inTransaction = false
+    /// Spreads keyless records round-robin (deterministically, for replayable simulations).
+    private var keylessCounter: UInt64 = 0
     private var crashPoints: CrashPoints { log.options.crashPoints }
 
     package init(log: LogManager, coordinator: TransactionCoordinator, transactionalID: String, batchBytesMax: Int = 256 << 10) {
@@ -67,7 +69,8 @@ package final class TransactionalProducer {
         } else if let key {
             partition = Murmur2Partitioner.partition(forKey: key, partitionCount: target.partitionCount)
         } else {
-            partition = PartitionID(Int.random(in: 0..<target.partitionCount))
+            keylessCounter &+= 1
+            partition = PartitionID(Int(keylessCounter % UInt64(target.partitionCount)))
         }
         let topicPartition = TopicPartition(topic, partition)
         var builder = open[topicPartition] ?? RecordBatchBuilder(

@@ -96,7 +96,8 @@ import Testing
 
     /// TopicConfig: "Roll the active segment once its first record is this old." A restart must
     /// not reset that age (Kafka takes it from the first batch's timestamp on recovery).
-    @Test func segmentAgeSurvivesARestart() throws {
+    @Test
+    func segmentAgeSurvivesARestart() throws {
         let disk = SimulatedDisk(seed: 13)
         let clock = makeClock()
         let config = TopicConfig(segmentAgeMilliseconds: 60_000)
@@ -167,5 +168,42 @@ import Testing
         #expect(disk.currentContents(path: segmentPath("t", base: 0, ".index")) == expectedIndex)
         #expect(disk.currentContents(path: segmentPath("t", base: 0, ".timeindex")) == expectedTimeIndex)
         #expect(disk.currentContents(path: segmentPath("t", base: 0, ".log"))?.count == sizes.reduce(0, +))
+    }
+
+    /// Batches whose offset deltas span most of 32 bits: segments roll before a relative offset
+    /// would overflow, and their names keep 20 digits past 2³¹.
+    @Test func offsetsPastThirtyTwoBitsRollAndKeepTwentyDigitNames() throws {
+        let disk = SimulatedDisk(seed: 16)
+        let clock = makeClock()
+        var log = try openLog(disk, clock: clock)
+        let partition = try log.createTopic(topicName("t"), config: TopicConfig()).partition(0)
+        func wideBatch(_ tag: String) throws -> [UInt8] {
+            var builder = RecordBatchBuilder()
+            builder.append(key: Array(tag.utf8), value: Array("v".utf8), timestamp: Timestamp(milliseconds: clockStart))
+            return try builder.build(lastOffsetDelta: Int32.max - 1)
+        }
+        let first = try partition.append(try wideBatch("a"))
+        #expect(first.baseOffset == 0 && first.lastOffset == Offset(Int64(Int32.max) - 1))
+        let second = try partition.append(makeBatch(makeRecords("b", count: 2, timestamp: clockStart)))
+        #expect(second.baseOffset == Offset(Int64(Int32.max)))
+        let third = try partition.append(try wideBatch("c"))
+        #expect(third.baseOffset == Offset(Int64(Int32.max) + 2))
+        let bases = partition.segmentBaseOffsets.map(\.rawValue)
+        #expect(bases == [0, Int64(Int32.max), Int64(Int32.max) + 2])
+        #expect(try Self.segmentFiles(disk, "t") == bases)
+        #expect(disk.exists(segmentPath("t", base: 2_147_483_649, ".log")))
+        #expect(disk.exists("\(partitionDirectory("t"))/00000000002147483649.log"))
+        let expected = [PlacedRecord(offset: 0, record: TestRecord(key: "a", value: "v", timestamp: clockStart))]
+            + placed([makeRecords("b", count: 2, timestamp: clockStart)], from: Int64(Int32.max))
+            + [PlacedRecord(offset: Int64(Int32.max) + 2, record: TestRecord(key: "c", value: "v", timestamp: clockStart))]
+        #expect(try readAll(partition) == expected)
+        #expect(partition.logEndOffset == Offset(2 * Int64(Int32.max) + 2))
+        log.close()
+        log = try openLog(disk, clock: clock)
+        defer { log.close() }
+        let again = try log.partition(TopicPartition(topicName("t"), 0))
+        #expect(try readAll(again) == expected)
+        #expect(try again.read(from: Offset(1_000_000), maxBytes: 1).batches.first?.header.baseOffset == 0)
+        #expect(try again.append(makeBatch(makeRecords("d", count: 1, timestamp: clockStart))).baseOffset == Offset(2 * Int64(Int32.max) + 2))
     }
 }
