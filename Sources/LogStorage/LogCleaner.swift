@@ -18,9 +18,9 @@ package struct CompactionReport: Sendable, Equatable {
 ///
 /// Only inactive segments are cleaned: they are synced whole, so a newer value that made an
 /// older one removable can never be lost in a crash. Offsets never change; a filtered batch
-/// keeps its base offset, its last offset delta and its records' offset deltas. The last batch
-/// of every cleaned group is kept whole, so a cleaned segment ends at the same offset as the
-/// segments it replaces.
+/// keeps its base offset, its last offset delta and its records' offset deltas, and a run of
+/// batches removed whole is replaced by one empty batch spanning their offsets. So a cleaned
+/// segment starts and ends at the same offsets as the segments it replaces, without gaps.
 ///
 /// The swap is crash-safe: the cleaned `.log.cleaned` is written and synced, renamed to
 /// `.log.swap` (the swap point), the originals are deleted, and the swap is renamed to `.log`.
@@ -95,20 +95,26 @@ extension PartitionLog {
                 var output: [UInt8] = []
                 var removed = 0
                 var tombstones = 0
+                // Offsets of whole batches removed and not yet covered by a gap batch.
+                var gap: ClosedRange<Offset>?
+                func flushGap() throws(LogError) {
+                    guard let range = gap else { return }
+                    output.append(contentsOf: try Self.gapBatch(range, topicPartition))
+                    gap = nil
+                }
+                func drop(_ header: RecordBatchHeader) {
+                    gap = (gap?.lowerBound ?? header.baseOffset)...header.lastOffset
+                }
                 for segment in group {
-                    var lastBatchBase: Offset?
-                    _ = try segment.scan(from: 0, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
-                        lastBatchBase = batch.header.baseOffset
-                        return true
-                    }
                     try Self.forEachRawBatch(in: segment, topicPartition) { (header: RecordBatchHeader, bytes: ArraySlice<UInt8>) throws(LogError) in
-                        let isGroupTail = segment === group[group.count - 1] && header.baseOffset == lastBatchBase
-                        if header.isControl || isGroupTail || header.baseOffset >= stable {
+                        if header.isControl || header.baseOffset >= stable {
+                            try flushGap()
                             output.append(contentsOf: bytes)
                             return
                         }
                         if isAborted(header) {
                             removed += Int(header.recordCount)
+                            drop(header)
                             return
                         }
                         let records = try formatCall("compacting \(topicPartition)") { () throws(RecordFormatError) in
@@ -123,9 +129,14 @@ extension PartitionLog {
                             }
                             kept.append(record)
                         }
+                        if kept.isEmpty {
+                            drop(header)
+                            return
+                        }
+                        try flushGap()
                         if kept.count == records.count {
                             output.append(contentsOf: bytes)
-                        } else if !kept.isEmpty {
+                        } else {
                             var builder = RecordBatchBuilder(
                                 codec: header.codec ?? .none, producerID: header.producerID, producerEpoch: header.producerEpoch,
                                 baseSequence: header.baseSequence, isTransactional: header.isTransactional,
@@ -141,6 +152,7 @@ extension PartitionLog {
                         }
                     }
                 }
+                try flushGap()
                 report.recordsRemoved += removed
                 report.tombstonesRemoved += tombstones
                 if group.count == 1 && removed == 0 && tombstones == 0 {
@@ -161,6 +173,16 @@ extension PartitionLog {
                 "tombstones": "\(report.tombstonesRemoved)", "bytes": "\(report.bytesBefore)→\(report.bytesAfter)",
             ])
             return report
+        }
+    }
+
+    /// An empty batch (no records) that keeps the offsets of removed batches, as Kafka keeps empty
+    /// batches: segments stay contiguous after compaction, so every scan can check that each batch
+    /// starts where the previous one ended.
+    static func gapBatch(_ range: ClosedRange<Offset>, _ topicPartition: TopicPartition) throws(LogError) -> [UInt8] {
+        let builder = RecordBatchBuilder()
+        return try formatCall("compacting \(topicPartition)") { () throws(RecordFormatError) in
+            try builder.build(baseOffset: range.lowerBound, lastOffsetDelta: Int32(range.upperBound - range.lowerBound))
         }
     }
 
@@ -195,7 +217,7 @@ extension PartitionLog {
         for segment in group { try segment.delete() }
         try storageCall("renaming \(swapPath)") { () throws(StorageError) in try storage.rename(swapPath, to: finalPath) }
         let segment = try LogSegment.open(storage: storage, directory: directory, baseOffset: base)
-        _ = try segment.loadIndexes(indexIntervalBytes: indexIntervalBytes, contiguous: false)
+        _ = try segment.loadIndexes(indexIntervalBytes: indexIntervalBytes)
         try segment.rewriteTxnIndex(aborted)
         return segment
     }

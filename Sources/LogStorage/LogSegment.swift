@@ -160,13 +160,15 @@ final class LogSegment {
 
     /// Scans the validated batches from `position`.
     ///
-    /// `first` is the base offset the batch at `position` must have (when known); `contiguous`
-    /// whether batches must follow each other without gaps (logs that are never compacted).
+    /// Batches must follow each other without gaps (compaction keeps removed offsets in empty
+    /// batches); `first` is the base offset the batch at `position` must have, known for
+    /// position 0 (the segment's base offset) and for index entries.
     func scan(
-        from position: Int64, first: Offset? = nil, contiguous: Bool = false, verifyChecksums: Bool,
+        from position: Int64, first: Offset? = nil, verifyChecksums: Bool,
         chunkBytes: Int = 4 << 20, visit: (ScannedBatch) throws(LogError) -> Bool
     ) throws(LogError) -> ScanProblem? {
-        let expectation = OffsetExpectation(bounds: offsetBounds, first: first, contiguous: contiguous)
+        let expectation = OffsetExpectation(
+            bounds: offsetBounds, first: first ?? (position == 0 ? baseOffset : nil), contiguous: true)
         return try BatchScanner.scan(log, from: position, to: sizeBytes, verifyChecksums: verifyChecksums,
                                      offsets: expectation, chunkBytes: chunkBytes, visit: visit)
     }
@@ -186,10 +188,10 @@ final class LogSegment {
         indexEntry(for: offset).position
     }
 
-    /// The position from which records with a timestamp ≥ `timestamp` may appear.
-    func startPosition(forTimestamp timestamp: Timestamp) -> Int64 {
+    /// The index entry from which records with a timestamp ≥ `timestamp` may appear.
+    func indexEntry(forTimestamp timestamp: Timestamp) -> (position: Int64, first: Offset?) {
         let relative = timeIndex.firstCandidateRelativeOffset(forTimestamp: timestamp.rawValue)
-        return offsetIndex.position(atOrBefore: relative)
+        return indexEntry(for: baseOffset + relative)
     }
 
     // MARK: Durability
@@ -378,7 +380,7 @@ extension LogSegment {
     /// Loads the indexes of an inactive segment, checking them against the `.log`, and rebuilds
     /// them from the `.log` when they are missing or damaged.
     /// - Returns: true when the indexes had to be rebuilt.
-    func loadIndexes(indexIntervalBytes: Int, contiguous: Bool) throws(LogError) -> Bool {
+    func loadIndexes(indexIntervalBytes: Int) throws(LogError) -> Bool {
         sizeBytes = try storageCall("opening \(logPath)") { () throws(StorageError) in try log.size() }
         let offsetBytes = try storageCall("reading \(indexPath)") { () throws(StorageError) in try readStably(indexFile) }
         let timeBytes = try storageCall("reading \(timeIndexPath)") { () throws(StorageError) in try readStably(timeIndexFile) }
@@ -389,7 +391,7 @@ extension LogSegment {
             var tailMax = Timestamp.none
             let lastEntry = loaded.entry(atOrBefore: Int64(Int32.max))
             let firstInTail = lastEntry.relativeOffset.map { baseOffset + Int64($0) }
-            let problem = try scan(from: lastEntry.position, first: firstInTail, contiguous: contiguous, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
+            let problem = try scan(from: lastEntry.position, first: firstInTail, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
                 last = batch.header
                 tailMax = max(tailMax, batch.header.maxTimestamp)
                 return true
@@ -403,12 +405,12 @@ extension LogSegment {
             }
         }
         if sizeBytes == 0 { return false }
-        try rebuildIndexes(indexIntervalBytes: indexIntervalBytes, contiguous: contiguous)
+        try rebuildIndexes(indexIntervalBytes: indexIntervalBytes)
         return true
     }
 
     /// Rebuilds both indexes of an inactive segment from its `.log`.
-    func rebuildIndexes(indexIntervalBytes: Int, contiguous: Bool) throws(LogError) {
+    func rebuildIndexes(indexIntervalBytes: Int) throws(LogError) {
         // Missing or damaged: rebuild from the log (which is kept as it is; an inactive segment
         // was synced whole before the next one was created).
         offsetIndex = OffsetIndex()
@@ -416,7 +418,7 @@ extension LogSegment {
         bytesSinceIndexEntry = 0
         nextOffset = baseOffset
         maxTimestamp = .none
-        _ = try scan(from: 0, first: contiguous ? baseOffset : nil, contiguous: contiguous, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
+        _ = try scan(from: 0, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
             guard batch.header.baseOffset >= self.nextOffset else { return false }
             self.noteAppended(header: batch.header, position: batch.position, indexIntervalBytes: indexIntervalBytes, writeIndexes: false)
             return true

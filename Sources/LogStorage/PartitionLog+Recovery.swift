@@ -68,7 +68,7 @@ extension PartitionLog {
         var loaded: [LogSegment] = []
         for base in bases.dropLast() {
             let segment = try LogSegment.open(storage: storage, directory: directory, baseOffset: base)
-            if try segment.loadIndexes(indexIntervalBytes: config.indexIntervalBytes, contiguous: config.cleanupPolicy == .delete) {
+            if try segment.loadIndexes(indexIntervalBytes: config.indexIntervalBytes) {
                 loggerForCleaner.info("rebuilt missing or damaged indexes", metadata: [
                     "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
                 ])
@@ -130,8 +130,7 @@ extension PartitionLog {
         var state = ProducerStateMachine()
         for segment in inactive {
             var closed: [AbortedTransaction] = []
-            let contiguous = config.cleanupPolicy == .delete
-            _ = try segment.scan(from: 0, first: contiguous ? segment.baseOffset : nil, contiguous: contiguous, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
+            _ = try segment.scan(from: 0, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
                 if let entry = state.apply(batch.header, marker: Self.markerType(of: batch)) { closed.append(entry) }
                 return true
             }

@@ -251,13 +251,11 @@ package final class PartitionLog: @unchecked Sendable {
         var collected = 0
         var full = false
         let chunkBytes = max(64 << 10, min(4 << 20, maxBytes + config.indexIntervalBytes + 1024))
-        let contiguous = config.cleanupPolicy == .delete
         while index < segments.count && !full {
             let segment = segments[index]
             let entry = segment.indexEntry(for: offset)
-            let first = entry.first ?? (contiguous ? segment.baseOffset : nil)
             var batches: [RecordBatch] = []
-            let problem = try segment.scan(from: entry.position, first: first, contiguous: contiguous, verifyChecksums: true, chunkBytes: chunkBytes) {
+            let problem = try segment.scan(from: entry.position, first: entry.first, verifyChecksums: true, chunkBytes: chunkBytes) {
                 (batch: ScannedBatch) throws(LogError) -> Bool in
                 if batch.header.lastOffset < offset { return true }
                 if batch.header.baseOffset >= upTo {
@@ -277,7 +275,7 @@ package final class PartitionLog: @unchecked Sendable {
                 return true
             }
             if problem != nil && batches.isEmpty && result.batches.isEmpty && entry.position > 0,
-               try indexLooksWrong(segment, offset: offset, contiguous: contiguous) {
+               try indexLooksWrong(segment, offset: offset) {
                 continue
             }
             result.batches.append(contentsOf: batches)
@@ -297,9 +295,9 @@ package final class PartitionLog: @unchecked Sendable {
 
     /// Whether a failed scan from an index entry was the index's fault: when scanning the same
     /// segment from its start reaches `offset` cleanly, the index is rebuilt from the `.log`.
-    private func indexLooksWrong(_ segment: LogSegment, offset: Offset, contiguous: Bool) throws(LogError) -> Bool {
+    private func indexLooksWrong(_ segment: LogSegment, offset: Offset) throws(LogError) -> Bool {
         var reached = false
-        let problem = try segment.scan(from: 0, first: contiguous ? segment.baseOffset : nil, contiguous: contiguous, verifyChecksums: true) {
+        let problem = try segment.scan(from: 0, verifyChecksums: true) {
             (batch: ScannedBatch) throws(LogError) -> Bool in
             if batch.header.lastOffset >= offset {
                 reached = true
@@ -311,7 +309,7 @@ package final class PartitionLog: @unchecked Sendable {
         logger.warning("an index entry does not match the log; rebuilding the indexes", metadata: [
             "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
         ])
-        try segment.rebuildIndexes(indexIntervalBytes: config.indexIntervalBytes, contiguous: contiguous)
+        try segment.rebuildIndexes(indexIntervalBytes: config.indexIntervalBytes)
         return true
     }
 
@@ -331,7 +329,8 @@ package final class PartitionLog: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         for segment in segments where segment.maxTimestamp >= timestamp {
             var found: Offset?
-            let problem = try segment.scan(from: segment.startPosition(forTimestamp: timestamp), verifyChecksums: true) {
+            let entry = segment.indexEntry(forTimestamp: timestamp)
+            let problem = try segment.scan(from: entry.position, first: entry.first, verifyChecksums: true) {
                 (batch: ScannedBatch) throws(LogError) -> Bool in
                 guard batch.header.maxTimestamp >= timestamp else { return true }
                 let records = try formatCall("reading \(self.topicPartition)") { () throws(RecordFormatError) in

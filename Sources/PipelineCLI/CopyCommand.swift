@@ -30,8 +30,8 @@ struct CopyCommand: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
 
     func run() throws {
-        guard let interval = Units.milliseconds(commitInterval), interval > 0 else {
-            throw CLIError("invalid commit interval '\(commitInterval)' (e.g. 100ms)")
+        guard let interval = Units.milliseconds(commitInterval), interval > 0, interval <= 3_600_000 else {
+            throw CLIError("invalid commit interval '\(commitInterval)' (between 1ms and 1h, e.g. 100ms)")
         }
         let sourceName = try topicName(source)
         let targetName = try topicName(target)
@@ -40,7 +40,7 @@ struct CopyCommand: ParsableCommand {
             let sourceTopic = try log.topic(sourceName)
             if !log.hasTopic(targetName) {
                 try log.createTopic(targetName, config: sourceTopic.config)
-                FileHandle.standardError.write(Data("created topic \(targetName) like \(sourceName) (\(sourceTopic.partitionCount) partitions)\n".utf8))
+                FileHandle.standardError.write(Data("created topic \(targetName) like \(sourceName) (\(sourceTopic.partitionCount) partition\(sourceTopic.partitionCount == 1 ? "" : "s"))\n".utf8))
             }
             var options = CopyOptions(source: sourceName, target: targetName, group: group, transactionalID: transactionalID)
             options.commitIntervalMilliseconds = Int(interval)

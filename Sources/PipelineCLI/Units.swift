@@ -7,8 +7,8 @@ enum Units {
         if ["-1", "forever", "infinite", "unbounded"].contains(lowered) { return -1 }
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("min", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000)]
         for (suffix, factor) in units.sorted(by: { $0.0.count > $1.0.count }) where lowered.hasSuffix(suffix) {
-            guard let number = Double(lowered.dropLast(suffix.count)), number > 0 else { return nil }
-            return Int64(number * Double(factor))
+            guard let number = Double(lowered.dropLast(suffix.count)) else { return nil }
+            return exactInteger(number * Double(factor))
         }
         guard let number = Int64(lowered), number > 0 else { return nil }
         return number
@@ -25,11 +25,17 @@ enum Units {
             ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1),
         ]
         for (suffix, factor) in units where lowered.hasSuffix(suffix) {
-            guard let number = Double(lowered.dropLast(suffix.count)), number > 0 else { return nil }
-            return Int64(number * Double(factor))
+            guard let number = Double(lowered.dropLast(suffix.count)) else { return nil }
+            return exactInteger(number * Double(factor))
         }
         guard let number = Int64(lowered), number > 0 else { return nil }
         return number
+    }
+
+    /// A positive, finite amount that fits an Int64, or nil.
+    private static func exactInteger(_ value: Double) -> Int64? {
+        guard value.isFinite, value >= 1, value < 9.0e18 else { return nil }
+        return Int64(value)
     }
 
     /// Whether `text` looks like a size rather than a duration (`10GiB`, `500MB`).

@@ -118,7 +118,8 @@ package final class TransactionalCopier {
     /// - Throws: `.fenced` when a newer copy with the same transactional id took over.
     @discardableResult
     package func step() throws(TransactionError) -> Int {
-        let deadline = log.clock.monotonicNanoseconds() + UInt64(options.commitIntervalMilliseconds) * 1_000_000
+        let interval = UInt64(max(0, min(options.commitIntervalMilliseconds, 86_400_000)))
+        let deadline = log.clock.monotonicNanoseconds() + interval * 1_000_000
         var copied = 0
         var began = false
         do {
