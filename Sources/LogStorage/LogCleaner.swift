@@ -97,12 +97,15 @@ extension PartitionLog {
                 var tombstones = 0
                 // Offsets of whole batches removed and not yet covered by a gap batch.
                 var gap: ClosedRange<Offset>?
+                var gapCodec = CompressionCodec.none
                 func flushGap() throws(LogError) {
                     guard let range = gap else { return }
-                    output.append(contentsOf: try Self.gapBatch(range, topicPartition))
+                    output.append(contentsOf: try Self.gapBatch(range, codec: gapCodec, topicPartition))
                     gap = nil
                 }
                 func drop(_ header: RecordBatchHeader) {
+                    // The gap batch takes the codec of the batches it replaces.
+                    if gap == nil { gapCodec = header.codec ?? .none }
                     gap = (gap?.lowerBound ?? header.baseOffset)...header.lastOffset
                 }
                 for segment in group {
@@ -179,8 +182,8 @@ extension PartitionLog {
     /// An empty batch (no records) that keeps the offsets of removed batches, as Kafka keeps empty
     /// batches: segments stay contiguous after compaction, so every scan can check that each batch
     /// starts where the previous one ended.
-    static func gapBatch(_ range: ClosedRange<Offset>, _ topicPartition: TopicPartition) throws(LogError) -> [UInt8] {
-        let builder = RecordBatchBuilder()
+    static func gapBatch(_ range: ClosedRange<Offset>, codec: CompressionCodec, _ topicPartition: TopicPartition) throws(LogError) -> [UInt8] {
+        let builder = RecordBatchBuilder(codec: codec)
         return try formatCall("compacting \(topicPartition)") { () throws(RecordFormatError) in
             try builder.build(baseOffset: range.lowerBound, lastOffsetDelta: Int32(range.upperBound - range.lowerBound))
         }

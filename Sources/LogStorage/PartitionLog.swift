@@ -401,7 +401,6 @@ package final class PartitionLog: @unchecked Sendable {
     /// Syncs the active segment and closes every file.
     package func close() {
         lock.lock(); defer { lock.unlock() }
-        try? writeProducerSnapshot(at: segments[segments.count - 1].nextOffset)
         for segment in segments {
             try? segment.sync()
             segment.close()
@@ -414,8 +413,9 @@ package final class PartitionLog: @unchecked Sendable {
         config = newConfig
     }
 
-    /// Writes `<offset>.snapshot` (through a synced temporary file) and removes older snapshots
-    /// but the newest two.
+    /// Writes `<offset>.snapshot` at a segment boundary (through a synced temporary file) and
+    /// removes older snapshots but the newest two. Recovery reads the one at the active
+    /// segment's base offset and replays only that segment.
     private func writeProducerSnapshot(at offset: Offset) throws(LogError) {
         let bytes = ProducerStateSnapshot.encode(producerState, offset: offset)
         let finalPath = joinPath(directory, ProducerStateSnapshot.fileName(offset))

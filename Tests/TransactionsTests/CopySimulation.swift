@@ -246,17 +246,7 @@ struct ExactlyOnceChecker {
             owed += try Self.values(in: partition, from: partition.logStartOffset, to: committed)
         }
         // What the target shows to a read-committed reader.
-        var config = ConsumerConfig()
-        config.isolation = .readCommitted
-        config.autoOffsetReset = .earliest
-        let reader = LogConsumer(log: log, config: config)
-        try reader.assign(try log.topic(target).partitions.map(\.topicPartition))
-        var visible: [String] = []
-        while true {
-            let records = try reader.poll(maxRecords: 10_000)
-            if records.isEmpty { break }
-            visible += records.map { String(decoding: $0.value ?? [], as: UTF8.self) }
-        }
+        let visible = try visibleValues(in: target, of: log)
         let visibleSet = Set(visible)
         if visibleSet.count != visible.count {
             let duplicates = Dictionary(grouping: visible, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted().prefix(5)

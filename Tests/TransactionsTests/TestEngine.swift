@@ -54,19 +54,24 @@ final class TestEngine {
 
     /// Values visible in a topic under an isolation level, in partition then offset order.
     func values(_ topic: TopicName, isolation: IsolationLevel = .readCommitted) throws -> [String] {
-        var config = ConsumerConfig()
-        config.isolation = isolation
-        config.autoOffsetReset = .earliest
-        let consumer = LogConsumer(log: log, config: config)
-        try consumer.assign(try log.topic(topic).partitions.map(\.topicPartition))
-        var values: [String] = []
-        while true {
-            let records = try consumer.poll(maxRecords: 10_000)
-            if records.isEmpty { break }
-            values += records.map { String(decoding: $0.value ?? [], as: UTF8.self) }
-        }
-        return values
+        try visibleValues(in: topic, of: log, isolation: isolation)
     }
+}
+
+/// Every value a reader with `isolation` sees in `topic`, as text, from the earliest offset.
+func visibleValues(in topic: TopicName, of log: LogManager, isolation: IsolationLevel = .readCommitted) throws -> [String] {
+    var config = ConsumerConfig()
+    config.isolation = isolation
+    config.autoOffsetReset = .earliest
+    let consumer = LogConsumer(log: log, config: config)
+    try consumer.assign(try log.topic(topic).partitions.map(\.topicPartition))
+    var values: [String] = []
+    while true {
+        let records = try consumer.poll(maxRecords: 10_000)
+        if records.isEmpty { break }
+        values += records.map { String(decoding: $0.value ?? [], as: UTF8.self) }
+    }
+    return values
 }
 
 extension Array where Element == UInt8 {
