@@ -47,19 +47,32 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "StateStores",
+            dependencies: [
+                "StreamCore", "RecordFormat", "LogStorage", "Transactions",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "Simulation",
             dependencies: ["StreamCore"],
             swiftSettings: strictSettings
         ),
         .target(
             name: "Sluice",
-            dependencies: ["StreamCore"],
+            dependencies: ["StreamCore", "RecordFormat"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "PipelineRuntime",
+            dependencies: ["StreamCore", "LogStorage", "Transactions", "StateStores", "Sluice"],
             swiftSettings: strictSettings
         ),
         .target(
             name: "PipelineCLI",
             dependencies: [
-                "StreamCore", "RecordFormat", "LogStorage", "Transactions", "Sluice",
+                "StreamCore", "RecordFormat", "LogStorage", "Transactions", "StateStores", "Sluice", "PipelineRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -95,6 +108,19 @@ let package = Package(
                 "StreamCore", "RecordFormat", "LogStorage", "Transactions", "Simulation",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StateStoresTests",
+            dependencies: [
+                "StreamCore", "RecordFormat", "LogStorage", "Transactions", "StateStores", "Simulation",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "PipelinesTests",
+            dependencies: ["pipeline", "Sluice"],
             swiftSettings: strictSettings
         ),
         .testTarget(

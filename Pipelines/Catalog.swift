@@ -1,4 +1,7 @@
 import Sluice
 
 /// The pipelines this executable runs. Add a pipeline here after declaring it in `Pipelines/`.
-let catalog = PipelineCatalog([])
+let catalog = PipelineCatalog([
+    OrderTotals(),
+    PaymentService(),
+])

@@ -1,12 +1,54 @@
-/// A pipeline users declare in `Pipelines/` and run with `swift run pipeline run NAME`.
+/// A pipeline users declare in `Pipelines/`: a name, a one-line summary, its configuration and
+/// its dataflow.
 ///
-/// This is the DSL's entry point; the operators, state stores and the exactly-once runtime
-/// build on the log and transaction layers beneath.
+/// ```swift
+/// struct OrderTotals: PipelineDefinition {
+///     let name = "order-totals"
+///     let summary = "Per-customer order count and total"
+///     var body: Topology {
+///         Source("orders", value: .json(OrderCreated.self))
+///             .groupByKey()
+///             .aggregate(store: "totals", initial: CustomerTotal.zero, value: .json(CustomerTotal.self)) { … }
+///             .sink("customer-totals", value: .json(CustomerTotal.self))
+///     }
+/// }
+/// ```
 public protocol PipelineDefinition: Sendable {
     /// The name the CLI knows the pipeline by (`order-totals`); unique in a catalog.
     var name: String { get }
     /// One line for `pipeline list`.
     var summary: String { get }
+    /// Guarantee, commit interval, consumer group; the defaults suit most pipelines.
+    var configuration: PipelineConfiguration { get }
+    /// The dataflow: every sink of the pipeline, combined.
+    @TopologyBuilder var body: Topology { get }
+}
+
+extension PipelineDefinition {
+    public var configuration: PipelineConfiguration { PipelineConfiguration() }
+}
+
+/// How a pipeline runs.
+public struct PipelineConfiguration: Sendable, Equatable {
+    public enum Guarantee: String, Sendable, Equatable {
+        /// Outputs, state changes and consumed offsets commit atomically (the default).
+        case exactlyOnce = "exactly-once"
+        /// Outputs are flushed before offsets commit; a crash can repeat records.
+        case atLeastOnce = "at-least-once"
+    }
+
+    public var guarantee: Guarantee
+    /// How long one transaction collects records before it commits.
+    public var commitInterval: Duration
+    /// The consumer group whose committed offsets track the pipeline; the pipeline's name
+    /// when nil.
+    public var consumerGroup: String?
+
+    public init(guarantee: Guarantee = .exactlyOnce, commitInterval: Duration = .milliseconds(100), consumerGroup: String? = nil) {
+        self.guarantee = guarantee
+        self.commitInterval = commitInterval
+        self.consumerGroup = consumerGroup
+    }
 }
 
 /// The pipelines an executable ships, in the order `pipeline list` shows them.

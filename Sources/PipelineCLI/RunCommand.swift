@@ -1,0 +1,102 @@
+import ArgumentParser
+import StreamCore
+import LogStorage
+import Transactions
+import StateStores
+import PipelineRuntime
+import Sluice
+import Foundation
+
+/// `pipeline run NAME [--until-idle] [--data-dir DIR]`: runs a pipeline of the catalog
+/// exactly-once over the data directory. Ctrl-C commits what is done and exits; running it
+/// again resumes exactly where it committed.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a pipeline from the catalog.")
+
+    @Argument(help: "The pipeline's name (see `pipeline list`).") var name: String
+    @Flag(name: .customLong("until-idle"), help: "Exit once every input record committed so far is processed; otherwise follow.")
+    var untilIdle = false
+    @OptionGroup var data: DataDirectoryOptions
+
+    func run() throws {
+        guard let pipeline = CatalogRegistry.catalog.pipeline(named: name) else {
+            let known = CatalogRegistry.catalog.pipelines.map(\.name).joined(separator: ", ")
+            throw CLIError("unknown pipeline '\(name)' (the catalog has: \(known.isEmpty ? "none" : known))")
+        }
+        try withEngine(data, command: "run \(name)") { log, coordinator in
+            log.startBackgroundMaintenance()
+            let runner: PipelineRunner
+            do {
+                runner = try PipelineRunner(pipeline: pipeline, log: log, coordinator: coordinator)
+            } catch let error as PipelineRunError {
+                throw CLIError(error.description)
+            }
+            let stop = InterruptFlag()
+            let reporter = ProgressReporter()
+            let started = Date()
+            var lastCount = 0
+            var lastTime = started
+            try runner.run(untilIdle: untilIdle, shouldStop: { stop.isSet }) { progress in
+                let now = Date()
+                let elapsed = now.timeIntervalSince(lastTime)
+                guard elapsed >= 1 else { return }
+                let rate = Int(Double(progress.recordsProcessed - lastCount) / elapsed)
+                lastCount = progress.recordsProcessed
+                lastTime = now
+                reporter.report("\(pipeline.name): \(progress.recordsProcessed) records, \(rate) records/s, lag \(progress.lag), dead-lettered \(progress.deadLettered)")
+            }
+            reporter.finish()
+            let progress = runner.progress
+            let seconds = max(Date().timeIntervalSince(started), 0.001)
+            print("\(pipeline.name): processed \(progress.recordsProcessed) records in \(String(format: "%.2f", seconds)) s (\(Int(Double(progress.recordsProcessed) / seconds)) records/s), dead-lettered \(progress.deadLettered), lag \(progress.lag)")
+        }
+    }
+}
+
+/// `pipeline state …`: inspect state stores.
+struct StateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "state", abstract: "Inspect pipeline state stores.", subcommands: [StateShow.self])
+}
+
+/// `pipeline state show PIPELINE STORE [--key K]`: a store's committed contents, restored from its
+/// checkpoints and changelog, one `key<TAB>value` line per entry.
+struct StateShow: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Print a store's committed contents.")
+    @Argument var pipeline: String
+    @Argument var store: String
+    @Option(help: "Only this key.") var key: String?
+    @OptionGroup var data: DataDirectoryOptions
+
+    func run() throws {
+        try withEngine(data, command: "state show") { log, _ in
+            let topicName = try StoreChangelog.topicName(application: pipeline, store: store)
+            guard log.hasTopic(topicName) else {
+                throw CLIError("no state for store '\(store)' of pipeline '\(pipeline)' (no changelog topic \(topicName); has the pipeline run?)")
+            }
+            let partitions = try log.topic(topicName).partitionCount
+            var entries: [(key: [UInt8], value: [UInt8])] = []
+            for partition in 0..<partitions {
+                let state = KeyValueStore(name: store)
+                let changelog = try StoreChangelog(log: log, application: pipeline, store: state,
+                                                   partition: PartitionID(partition), partitionCount: partitions)
+                _ = try changelog.restore()
+                entries += state.all()
+            }
+            let wanted = key.map { Array($0.utf8) }
+            let output = OutputBuffer()
+            for entry in entries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where wanted == nil || entry.key == wanted {
+                output.line(StateShow.text(entry.key) + "\t" + StateShow.text(entry.value))
+            }
+            output.flush()
+            if let key, !entries.contains(where: { $0.key == wanted }) {
+                throw CLIError("store '\(store)' of pipeline '\(pipeline)' has no key '\(key)'")
+            }
+        }
+    }
+
+    /// UTF-8 text as it is; other bytes as `0x` and hex.
+    static func text(_ bytes: [UInt8]) -> String {
+        if let string = String(validating: bytes, as: UTF8.self), !string.contains(where: { $0.isNewline || $0 == "\t" }) { return string }
+        return "0x" + bytes.map { String(format: "%02x", $0) }.joined()
+    }
+}

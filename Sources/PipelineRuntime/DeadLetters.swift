@@ -1,0 +1,36 @@
+import Sluice
+import StreamCore
+
+/// The dead-letter record of a failed input record: its original key and bytes, and its context
+/// in headers (a contract; later checks and `pipeline dlq` rely on these names).
+///
+/// | header | value |
+/// |---|---|
+/// | `dlq.pipeline`, `dlq.operator`, `dlq.stage` | where it failed (`decode`, `process`, `produce`) |
+/// | `dlq.error.type`, `dlq.error.message` | the error |
+/// | `dlq.source.topic`, `dlq.source.partition`, `dlq.source.offset`, `dlq.source.timestamp` | where it came from |
+/// | `dlq.attempts`, `dlq.first.failure.time`, `dlq.last.failure.time` | how often and when it failed (ms) |
+enum DeadLetters {
+    /// The pipeline's dead-letter topic.
+    static func topic(for pipeline: String) -> String { "\(pipeline).dlq" }
+
+    static func record(for failure: RecordFailure, source: RawRecord, pipeline: String, attempts: Int, now: Int64) -> RawRecord {
+        let headers: [(String, String)] = [
+            ("dlq.pipeline", pipeline),
+            ("dlq.operator", failure.operatorName),
+            ("dlq.stage", failure.stage.rawValue),
+            ("dlq.error.type", failure.errorType),
+            ("dlq.error.message", failure.message),
+            ("dlq.source.topic", source.topic),
+            ("dlq.source.partition", String(source.partition)),
+            ("dlq.source.offset", String(source.offset)),
+            ("dlq.source.timestamp", String(source.timestamp)),
+            ("dlq.attempts", String(attempts)),
+            ("dlq.first.failure.time", String(now)),
+            ("dlq.last.failure.time", String(now)),
+        ]
+        return RawRecord(topic: topic(for: pipeline), partition: source.partition, offset: 0, key: source.key, value: source.value,
+                         timestamp: source.timestamp,
+                         headers: source.headers + headers.map { RawRecord.Header(key: $0.0, value: Array($0.1.utf8)) })
+    }
+}

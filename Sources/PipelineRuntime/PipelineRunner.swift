@@ -1,0 +1,75 @@
+package import Sluice
+import StreamCore
+package import LogStorage
+package import Transactions
+import Foundation
+
+/// What a running pipeline has done so far.
+package struct PipelineProgress: Sendable, Equatable {
+    package var recordsProcessed = 0
+    package var deadLettered = 0
+    /// Read-committed records not yet processed, over all input partitions.
+    package var lag: Int64 = 0
+}
+
+/// Runs a pipeline over a data directory: one ``PipelineWorker`` per input partition, stepped
+/// in turn on the calling thread.
+///
+/// Source topics must exist and have the same number of partitions (worker P reads partition P
+/// of each). Sink topics and the dead-letter topic `<pipeline>.dlq` are created like the first
+/// source when missing.
+package final class PipelineRunner {
+    package let pipeline: any PipelineDefinition
+    private let log: LogManager
+    private var workers: [PipelineWorker] = []
+
+    package init(pipeline: any PipelineDefinition, log: LogManager, coordinator: TransactionCoordinator) throws {
+        self.pipeline = pipeline
+        self.log = log
+        let topology = pipeline.body
+        let sources = try topology.sourceTopics.map { try log.topic(named: $0) }
+        guard let first = sources.first else { throw PipelineRunError("pipeline '\(pipeline.name)' reads no topic") }
+        if let odd = sources.first(where: { $0.partitionCount != first.partitionCount }) {
+            throw PipelineRunError("source topics must have the same partition count: \(first.name) has \(first.partitionCount), \(odd.name) has \(odd.partitionCount)")
+        }
+        for name in topology.sinkTopics + [DeadLetters.topic(for: pipeline.name)] {
+            let topic = try TopicName(validating: name)
+            if !log.hasTopic(topic) { try log.createTopic(topic, config: first.config) }
+        }
+        workers = try (0..<first.partitionCount).map { partition in
+            try PipelineWorker(pipeline: pipeline, topology: topology, partition: Int32(partition),
+                               partitionCount: first.partitionCount, log: log, coordinator: coordinator)
+        }
+    }
+
+    package var progress: PipelineProgress {
+        PipelineProgress(recordsProcessed: workers.reduce(0) { $0 + $1.recordsProcessed },
+                         deadLettered: workers.reduce(0) { $0 + $1.deadLettered },
+                         lag: workers.reduce(0) { $0 + $1.lag })
+    }
+
+    /// Steps every worker until `shouldStop` says so (then commits what is open) or, with
+    /// `untilIdle`, until every input partition is caught up and committed.
+    package func run(untilIdle: Bool, shouldStop: () -> Bool = { false }, report: (PipelineProgress) -> Void = { _ in }) throws {
+        while true {
+            if shouldStop() {
+                for worker in workers { try worker.commit() }
+                return
+            }
+            var processed = 0
+            for worker in workers { processed += try worker.step() }
+            let current = progress
+            report(current)
+            if processed == 0 {
+                if untilIdle && current.lag == 0 && !workers.contains(where: \.hasUncommittedWork) { return }
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+        }
+    }
+}
+
+/// Why a pipeline cannot run.
+package struct PipelineRunError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,146 @@
+import Sluice
+import StreamCore
+import LogStorage
+import Transactions
+import StateStores
+
+/// One worker of a running pipeline: it owns input partition P of every source topic, its
+/// transactional id (`<pipeline>-<P>`), and its state stores with their changelog partition P.
+///
+/// Loop: poll → process (operators, stores staged, outputs and dead letters sent in the open
+/// transaction) → every commit interval: changelogs + consumed offsets into the transaction,
+/// commit, apply the stores' staged writes. On start the worker fences any previous holder of
+/// its id (`initTransactions`) and restores its stores from checkpoint + committed changelog.
+///
+/// - Invariant: outputs, dead letters, state changes and consumed offsets of the worker commit
+///   in one transaction; its stores' committed state is the fold of its committed changelog.
+/// Thread-safety: one thread; workers share nothing mutable.
+final class PipelineWorker: ProcessingContext {
+    let partition: Int32
+    private let pipelineName: String
+    private let group: String
+    private let log: LogManager
+    private let producer: TransactionalProducer
+    private let consumer: LogConsumer
+    private var stores: [String: (store: KeyValueStore, changelog: StoreChangelog)] = [:]
+    private var handlers: [String: (RawRecord) throws -> Void] = [:]
+    private let commitIntervalNanoseconds: UInt64
+    private var lastCommitNanoseconds: UInt64
+    private var inTransaction = false
+    private var commitsSinceCheckpoint = 0
+    private(set) var recordsProcessed = 0
+    private(set) var deadLettered = 0
+
+    static let checkpointEveryCommits = 20
+
+    init(pipeline: any PipelineDefinition, topology: Topology, partition: Int32, partitionCount: Int,
+         log: LogManager, coordinator: TransactionCoordinator) throws {
+        self.partition = partition
+        self.log = log
+        pipelineName = pipeline.name
+        let configuration = pipeline.configuration
+        group = configuration.consumerGroup ?? pipeline.name
+        let (seconds, attoseconds) = configuration.commitInterval.components
+        commitIntervalNanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds)) / 1_000_000_000
+        lastCommitNanoseconds = log.clock.monotonicNanoseconds()
+        producer = TransactionalProducer(log: log, coordinator: coordinator, transactionalID: "\(pipeline.name)-\(partition)")
+        try producer.initTransactions()
+        for name in topology.storeNames {
+            let store = KeyValueStore(name: name)
+            let changelog = try StoreChangelog(log: log, application: pipeline.name, store: store,
+                                               partition: PartitionID(partition), partitionCount: partitionCount)
+            _ = try changelog.restore()
+            stores[name] = (store, changelog)
+        }
+        var config = ConsumerConfig(groupID: group)
+        config.isolation = .readCommitted
+        config.autoOffsetReset = .earliest
+        config.maxPollRecords = 2000
+        consumer = LogConsumer(log: log, config: config)
+        var assigned: [TopicPartition] = []
+        for topic in topology.sourceTopics {
+            assigned.append(TopicPartition(try TopicName(validating: topic), PartitionID(partition)))
+        }
+        try consumer.assign(assigned)
+        handlers = topology.compile(for: self)
+    }
+
+    // MARK: ProcessingContext
+
+    func keyValueStore(_ name: String) -> any KeyValueState {
+        guard let entry = stores[name] else { preconditionFailure("store '\(name)' is not in the topology") }
+        return StoreAdapter(store: entry.store)
+    }
+
+    func emit(_ record: RawRecord) throws {
+        try producer.send(topic: try TopicName(validating: record.topic), key: record.key, value: record.value,
+                          headers: record.headers.map { RecordHeader(key: $0.key, value: $0.value) },
+                          timestamp: Timestamp(milliseconds: record.timestamp))
+    }
+
+    // MARK: The loop
+
+    /// Polls, processes and, when the commit interval has passed (or the input ran dry), commits.
+    /// - Returns: how many records it processed.
+    /// - Throws: a produce-stage failure (the pipeline stops), `TransactionError` (fenced: a newer
+    ///   worker took over), log errors.
+    @discardableResult
+    func step() throws -> Int {
+        let records = try consumer.poll()
+        if !records.isEmpty && !inTransaction {
+            try producer.beginTransaction()
+            inTransaction = true
+        }
+        for record in records {
+            let raw = RawRecord(
+                topic: record.topicPartition.topic.rawValue, partition: record.topicPartition.partition.rawValue,
+                offset: record.offset.rawValue, key: record.key, value: record.value, timestamp: record.timestamp.rawValue,
+                headers: record.headers.map { RawRecord.Header(key: $0.key, value: $0.value) })
+            do {
+                try handlers[raw.topic]?(raw)
+            } catch let failure as RecordFailure where failure.stage != .produce {
+                try emit(DeadLetters.record(for: failure, source: raw, pipeline: pipelineName, attempts: 1, now: log.clock.now().rawValue))
+                deadLettered += 1
+            }
+        }
+        recordsProcessed += records.count
+        let now = log.clock.monotonicNanoseconds()
+        if inTransaction && (records.isEmpty || now &- lastCommitNanoseconds >= commitIntervalNanoseconds) {
+            try commit()
+        }
+        return records.count
+    }
+
+    /// Commits what is open: changelogs and offsets join the transaction, then stores apply.
+    func commit() throws {
+        guard inTransaction else { return }
+        for entry in stores.values where entry.store.hasStagedChanges { _ = try entry.changelog.send(through: producer) }
+        var positions: [TopicPartition: Offset] = [:]
+        for topicPartition in consumer.assignment { positions[topicPartition] = try consumer.position(topicPartition) }
+        try producer.sendOffsets(positions, group: group)
+        try producer.commitTransaction()
+        inTransaction = false
+        for entry in stores.values { entry.changelog.transactionCommitted() }
+        lastCommitNanoseconds = log.clock.monotonicNanoseconds()
+        commitsSinceCheckpoint += 1
+        if commitsSinceCheckpoint >= Self.checkpointEveryCommits {
+            for entry in stores.values { try entry.changelog.checkpoint() }
+            commitsSinceCheckpoint = 0
+        }
+    }
+
+    /// Read-committed lag of the worker's input partitions.
+    var lag: Int64 { (try? consumer.lag().values.reduce(0, +)) ?? 0 }
+
+    /// Whether a transaction is open (records processed but not committed).
+    var hasUncommittedWork: Bool { inTransaction }
+}
+
+/// A state store as operators see it.
+private final class StoreAdapter: KeyValueState {
+    let store: KeyValueStore
+    init(store: KeyValueStore) { self.store = store }
+    func get(_ key: [UInt8]) -> [UInt8]? { store.get(key) }
+    func put(_ key: [UInt8], _ value: [UInt8]) { store.put(key, value) }
+    func delete(_ key: [UInt8]) { store.delete(key) }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import StreamCore
+import RecordFormat
+
+/// Runs a pipeline in memory, without a data directory, so users can unit-test it: send
+/// records (typed or raw), then read what it wrote and what it keeps in its stores.
+///
+/// Records are partitioned by key exactly as the log would (Kafka's murmur2), each partition
+/// with its own worker and stores, as in the real runtime. Failures are collected in
+/// ``failures``, never dropped.
+///
+/// Thread-safety: one thread.
+public final class PipelineTestDriver {
+    public let topology: Topology
+    public let partitionCount: Int
+    private var workers: [Worker] = []
+    private var outputs: [String: [RawRecord]] = [:]
+    private var offsets: [String: Int64] = [:]
+    /// Virtual wall-clock time, milliseconds since the epoch; records sent without a timestamp
+    /// get this one.
+    public private(set) var currentTime: Int64
+    /// The records that failed, with the stage and operator that refused them.
+    public private(set) var failures: [RecordFailure] = []
+
+    public init(_ pipeline: some PipelineDefinition, partitions: Int = 1, startTime: Int64 = 1_750_000_000_000) {
+        precondition(partitions >= 1, "a pipeline needs at least one partition")
+        topology = pipeline.body
+        partitionCount = partitions
+        currentTime = startTime
+        workers = (0..<partitions).map { Worker(partition: Int32($0), driver: self) }
+    }
+
+    /// Sends a typed value, encoded as JSON, keyed by a string.
+    public func send<Value: Encodable>(to topic: String, key: String?, value: Value, timestamp: Int64? = nil) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        sendRaw(to: topic, key: key.map { Array($0.utf8) }, bytes: Array(try encoder.encode(value)), timestamp: timestamp)
+    }
+
+    /// Sends bytes as they are (for poison and test data).
+    public func sendRaw(to topic: String, key: [UInt8]?, bytes: [UInt8]?, timestamp: Int64? = nil, headers: [RawRecord.Header] = []) {
+        let partition = key.map { Int(Murmur2Partitioner.partition(forKey: $0, partitionCount: partitionCount).rawValue) } ?? 0
+        let offset = offsets[topic, default: 0]
+        offsets[topic] = offset + 1
+        let record = RawRecord(topic: topic, partition: Int32(partition), offset: offset, key: key, value: bytes,
+                               timestamp: timestamp ?? currentTime, headers: headers)
+        workers[partition].process(record)
+    }
+
+    /// Sends a string value keyed by a string.
+    public func sendRaw(to topic: String, key: String?, value: String, timestamp: Int64? = nil) {
+        sendRaw(to: topic, key: key.map { Array($0.utf8) }, bytes: Array(value.utf8), timestamp: timestamp)
+    }
+
+    /// Moves virtual time forward.
+    public func advanceTime(by duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        currentTime += seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    /// Everything written to `topic`, in the order written.
+    public func records(in topic: String) -> [RawRecord] { outputs[topic] ?? [] }
+
+    /// The values written to `topic`, decoded from JSON.
+    public func read<Value: Decodable>(from topic: String, as type: Value.Type) throws -> [Value] {
+        try records(in: topic).map { try JSONDecoder().decode(Value.self, from: Data($0.value ?? [])) }
+    }
+
+    /// The (key, value) pairs written to `topic`, keys as text, values decoded from JSON.
+    public func readKeyed<Value: Decodable>(from topic: String, as type: Value.Type) throws -> [(key: String, value: Value)] {
+        try records(in: topic).map { (String(decoding: $0.key ?? [], as: UTF8.self), try JSONDecoder().decode(Value.self, from: Data($0.value ?? []))) }
+    }
+
+    /// A store's entries across all partitions.
+    public func store(_ name: String) -> [[UInt8]: [UInt8]] {
+        var merged: [[UInt8]: [UInt8]] = [:]
+        for worker in workers {
+            if let state = worker.stores[name] { merged.merge(state.entries) { _, new in new } }
+        }
+        return merged
+    }
+
+    fileprivate func record(_ output: RawRecord) { outputs[output.topic, default: []].append(output) }
+    fileprivate func record(_ failure: RecordFailure) { failures.append(failure) }
+
+    /// One partition's worker: its compiled topology and its stores.
+    private final class Worker: ProcessingContext {
+        let partition: Int32
+        unowned let driver: PipelineTestDriver
+        var stores: [String: InMemoryKeyValueState] = [:]
+        private var handlers: [String: (RawRecord) throws -> Void] = [:]
+
+        init(partition: Int32, driver: PipelineTestDriver) {
+            self.partition = partition
+            self.driver = driver
+            handlers = driver.topology.compile(for: self)
+        }
+
+        func process(_ record: RawRecord) {
+            guard let handler = handlers[record.topic] else { return }
+            do {
+                try handler(record)
+            } catch let failure as RecordFailure {
+                var located = failure
+                located.source = located.source ?? record
+                driver.record(located)
+            } catch {
+                driver.record(RecordFailure(stage: .process, operatorName: "pipeline", error: error, source: record))
+            }
+        }
+
+        func keyValueStore(_ name: String) -> any KeyValueState {
+            if let existing = stores[name] { return existing }
+            let state = InMemoryKeyValueState()
+            stores[name] = state
+            return state
+        }
+
+        func emit(_ record: RawRecord) throws { driver.record(record) }
+    }
+}

@@ -1,0 +1,32 @@
+/// What operators need from whoever runs them: state, output and time. The in-memory
+/// ``PipelineTestDriver`` and the log-backed runtime each provide one per worker (one input
+/// partition), so a pipeline behaves the same under both.
+///
+/// Thread-safety: one worker thread at a time.
+public protocol ProcessingContext: AnyObject {
+    /// The worker's key-value store called `name` (created on first use); writes are part of the
+    /// current transaction.
+    func keyValueStore(_ name: String) -> any KeyValueState
+    /// Sends a record to a topic as part of the current transaction.
+    /// - Throws: when the record cannot be produced (a produce-stage failure).
+    func emit(_ record: RawRecord) throws
+    /// The worker's input partition.
+    var partition: Int32 { get }
+}
+
+/// A key-value store as operators see it: bytes in, bytes out; reads see this transaction's
+/// own writes.
+public protocol KeyValueState: AnyObject {
+    func get(_ key: [UInt8]) -> [UInt8]?
+    func put(_ key: [UInt8], _ value: [UInt8])
+    func delete(_ key: [UInt8])
+}
+
+/// An in-memory ``KeyValueState`` for the test driver (writes apply at once).
+public final class InMemoryKeyValueState: KeyValueState {
+    public private(set) var entries: [[UInt8]: [UInt8]] = [:]
+    public init() {}
+    public func get(_ key: [UInt8]) -> [UInt8]? { entries[key] }
+    public func put(_ key: [UInt8], _ value: [UInt8]) { entries[key] = value }
+    public func delete(_ key: [UInt8]) { entries[key] = nil }
+}

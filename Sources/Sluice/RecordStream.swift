@@ -1,0 +1,204 @@
+/// Why a record could not be processed, with where it came from. Records are never dropped
+/// silently: the runtime routes each failure by its policy (the test driver collects them).
+public struct RecordFailure: Error, CustomStringConvertible, Sendable {
+    public enum Stage: String, Sendable {
+        case decode
+        case process
+        case produce
+    }
+
+    public var stage: Stage
+    public var operatorName: String
+    public var errorType: String
+    public var message: String
+    public var source: RawRecord?
+
+    public var description: String { "\(stage) failed in \(operatorName): \(errorType): \(message)" }
+
+    init(stage: Stage, operatorName: String, error: any Error, source: RawRecord? = nil) {
+        self.stage = stage
+        self.operatorName = operatorName
+        self.errorType = String(describing: type(of: error))
+        self.message = String(describing: error)
+        self.source = source
+    }
+}
+
+/// Reads a topic: each record's key and value are decoded with the given serdes.
+/// A null key decodes as empty bytes (so a `.string` key reads as ""); a null value (a
+/// tombstone) fails to decode, since a stream has no use for it.
+public func Source<Key, Value>(_ topic: String, key: Serde<Key>, value: Serde<Value>) -> RecordStream<Key, Value> {
+    let graph = TopologyGraph()
+    let node = StreamNode<Key, Value>()
+    let operatorName = "source-\(topic)"
+    graph.addSource(.init(topic: topic) { context in
+        let downstream = node.compile(context)
+        return { raw in
+            let record: StreamRecord<Key, Value>
+            do {
+                let decodedKey = try key.decode(raw.key ?? [])
+                guard let bytes = raw.value else { throw SerdeError.missingValue }
+                record = StreamRecord(key: decodedKey, value: try value.decode(bytes), timestamp: raw.timestamp,
+                                      headers: raw.headers.map { ($0.key, $0.value) })
+            } catch {
+                throw RecordFailure(stage: .decode, operatorName: operatorName, error: error, source: raw)
+            }
+            try downstream(record)
+        }
+    })
+    return RecordStream(node: node, graph: graph)
+}
+
+/// Reads a topic of string keys.
+public func Source<Value>(_ topic: String, value: Serde<Value>) -> RecordStream<String, Value> {
+    Source(topic, key: .string, value: value)
+}
+
+/// A typed stream of records: the result of a source or of an operator.
+///
+/// Operators are values: applying one returns a new stream and never changes this one; one
+/// stream may feed several operators (each gets every record).
+public struct RecordStream<Key, Value> {
+    let node: StreamNode<Key, Value>
+    let graph: TopologyGraph
+
+    /// Attaches a stateless step that turns each record into zero or more records.
+    func derive<K2, V2>(_ kind: String, _ step: @escaping (StreamRecord<Key, Value>, (StreamRecord<K2, V2>) throws -> Void) throws -> Void) -> RecordStream<K2, V2> {
+        let next = StreamNode<K2, V2>()
+        let operatorName = graph.nextOperatorName(kind)
+        node.attach { context in
+            let downstream = next.compile(context)
+            return { record in
+                do {
+                    try step(record, downstream)
+                } catch let failure as RecordFailure {
+                    throw failure
+                } catch {
+                    throw RecordFailure(stage: .process, operatorName: operatorName, error: error)
+                }
+            }
+        }
+        return RecordStream<K2, V2>(node: next, graph: graph)
+    }
+
+    /// Transforms each value.
+    public func mapValues<V2>(_ transform: @escaping (Value) throws -> V2) -> RecordStream<Key, V2> {
+        derive("mapValues") { record, forward in
+            try forward(StreamRecord(key: record.key, value: try transform(record.value), timestamp: record.timestamp, headers: record.headers))
+        }
+    }
+
+    /// Transforms each record into a new key and value (a re-keying when the key changes).
+    public func map<K2, V2>(_ transform: @escaping (Key, Value) throws -> (K2, V2)) -> RecordStream<K2, V2> {
+        derive("map") { record, forward in
+            let (key, value) = try transform(record.key, record.value)
+            try forward(StreamRecord(key: key, value: value, timestamp: record.timestamp, headers: record.headers))
+        }
+    }
+
+    /// Keeps the records for which `isIncluded` is true.
+    public func filter(_ isIncluded: @escaping (Key, Value) throws -> Bool) -> RecordStream<Key, Value> {
+        derive("filter") { record, forward in
+            if try isIncluded(record.key, record.value) { try forward(record) }
+        }
+    }
+
+    /// Turns each record into any number of values under the same key.
+    public func flatMapValues<V2>(_ transform: @escaping (Value) throws -> [V2]) -> RecordStream<Key, V2> {
+        derive("flatMapValues") { record, forward in
+            for value in try transform(record.value) {
+                try forward(StreamRecord(key: record.key, value: value, timestamp: record.timestamp, headers: record.headers))
+            }
+        }
+    }
+
+    /// Turns each record into any number of records.
+    public func flatMap<K2, V2>(_ transform: @escaping (Key, Value) throws -> [(K2, V2)]) -> RecordStream<K2, V2> {
+        derive("flatMap") { record, forward in
+            for (key, value) in try transform(record.key, record.value) {
+                try forward(StreamRecord(key: key, value: value, timestamp: record.timestamp, headers: record.headers))
+            }
+        }
+    }
+
+    /// Sees each record without changing it (logging, metrics).
+    public func peek(_ action: @escaping (Key, Value) throws -> Void) -> RecordStream<Key, Value> {
+        derive("peek") { record, forward in
+            try action(record.key, record.value)
+            try forward(record)
+        }
+    }
+
+    /// Chooses a new key from each value.
+    public func key<K2>(by selector: @escaping (Value) throws -> K2) -> RecordStream<K2, Value> {
+        derive("key") { record, forward in
+            try forward(StreamRecord(key: try selector(record.value), value: record.value, timestamp: record.timestamp, headers: record.headers))
+        }
+    }
+
+    /// Splits the stream: each record goes to the first branch whose predicate holds; records
+    /// no predicate takes go to the `default` branch, when one is asked for.
+    public func branch(
+        _ predicates: [(name: String, (Key, Value) throws -> Bool)]
+    ) -> [String: RecordStream<Key, Value>] {
+        let nodes = predicates.map { _ in StreamNode<Key, Value>() }
+        let fallback = StreamNode<Key, Value>()
+        let operatorName = graph.nextOperatorName("branch")
+        node.attach { context in
+            let downstreams = nodes.map { $0.compile(context) }
+            let otherwise = fallback.compile(context)
+            return { record in
+                do {
+                    for (index, predicate) in predicates.enumerated() where try predicate.1(record.key, record.value) {
+                        try downstreams[index](record)
+                        return
+                    }
+                } catch let failure as RecordFailure {
+                    throw failure
+                } catch {
+                    throw RecordFailure(stage: .process, operatorName: operatorName, error: error)
+                }
+                try otherwise(record)
+            }
+        }
+        var result: [String: RecordStream<Key, Value>] = ["default": RecordStream(node: fallback, graph: graph)]
+        for (index, predicate) in predicates.enumerated() { result[predicate.name] = RecordStream(node: nodes[index], graph: graph) }
+        return result
+    }
+
+    /// Interleaves another stream of the same types into this one.
+    public func merge(_ other: RecordStream<Key, Value>) -> RecordStream<Key, Value> {
+        graph.absorb(other.graph)
+        let merged = StreamNode<Key, Value>()
+        node.attach { context in merged.compile(context) }
+        other.node.attach { context in merged.compile(context) }
+        return RecordStream(node: merged, graph: graph)
+    }
+
+    /// Writes every record to a topic, encoding key and value with the given serdes. Keyed
+    /// records go to the partition Kafka's default partitioner picks.
+    public func sink(_ topic: String, key: Serde<Key>, value: Serde<Value>) -> Topology {
+        graph.addSink(topic)
+        let operatorName = "sink-\(topic)"
+        node.attach { context in
+            { record in
+                do {
+                    let raw = RawRecord(topic: topic, key: try key.encode(record.key), value: try value.encode(record.value),
+                                        timestamp: record.timestamp,
+                                        headers: record.headers.map { RawRecord.Header(key: $0.key, value: $0.value) })
+                    try context.emit(raw)
+                } catch {
+                    throw RecordFailure(stage: .produce, operatorName: operatorName, error: error)
+                }
+            }
+        }
+        return Topology([graph])
+    }
+}
+
+extension RecordStream where Key == String {
+    /// Writes every record to a topic with its string key.
+    public func sink(_ topic: String, value: Serde<Value>) -> Topology {
+        sink(topic, key: .string, value: value)
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// How values of one type become bytes and back, at a pipeline's edges (sources and sinks).
+///
+/// Payloads stay bytes until an operator needs a typed value; a serde is where that happens.
+/// A decode failure is a bad record, never a crash: the runtime routes it by its failure policy.
+///
+/// Thread-safety: the closures must be pure (they run on every worker's thread); that is what
+/// makes a serde shareable.
+public struct Serde<Value>: @unchecked Sendable {
+    private let encoder: (Value) throws -> [UInt8]
+    private let decoder: ([UInt8]) throws -> Value
+
+    /// A custom serde.
+    public init(encode: @escaping (Value) throws -> [UInt8], decode: @escaping ([UInt8]) throws -> Value) {
+        self.encoder = encode
+        self.decoder = decode
+    }
+
+    public func encode(_ value: Value) throws -> [UInt8] { try encoder(value) }
+    public func decode(_ bytes: [UInt8]) throws -> Value { try decoder(bytes) }
+}
+
+extension Serde where Value: Codable {
+    /// JSON through `Codable`, the convenient default.
+    public static func json(_ type: Value.Type) -> Serde<Value> {
+        Serde(
+            encode: { value in
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                return Array(try encoder.encode(value))
+            },
+            decode: { bytes in try JSONDecoder().decode(Value.self, from: Data(bytes)) })
+    }
+}
+
+extension Serde where Value == [UInt8] {
+    /// Raw bytes, unchanged.
+    public static var bytes: Serde<[UInt8]> { Serde(encode: { $0 }, decode: { $0 }) }
+}
+
+extension Serde where Value == String {
+    /// UTF-8 text; bytes that are not UTF-8 fail to decode.
+    public static var string: Serde<String> {
+        Serde(encode: { Array($0.utf8) }, decode: { bytes in
+            guard let text = String(validating: bytes, as: UTF8.self) else { throw SerdeError.notUTF8(byteCount: bytes.count) }
+            return text
+        })
+    }
+}
+
+/// Why a built-in serde could not decode bytes.
+public enum SerdeError: Error, CustomStringConvertible, Sendable {
+    case notUTF8(byteCount: Int)
+    case missingValue
+    case wrongLength(expected: Int, actual: Int)
+
+    public var description: String {
+        switch self {
+        case .notUTF8(let count): return "\(count) bytes are not UTF-8 text"
+        case .missingValue: return "the record has no value"
+        case .wrongLength(let expected, let actual): return "expected \(expected) bytes, got \(actual)"
+        }
+    }
+}

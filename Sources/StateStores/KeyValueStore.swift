@@ -1,0 +1,91 @@
+/// A transactional in-memory key-value store of byte strings, the default store of a worker.
+///
+/// Writes (``put(_:_:)``, ``delete(_:)``) are staged in the current transaction's buffer;
+/// ``get(_:)`` sees them first, so a staged delete shadows the committed value. The staged
+/// changes go to the changelog inside the transaction (``stagedChanges``, sent by
+/// ``StoreChangelog``); after the transaction commits, ``commit()`` applies them; after an
+/// abort, ``abort()`` drops them.
+///
+/// - Invariant: the committed state equals the fold of the committed changelog.
+/// - Invariant: `staged` holds at most one entry per key (the last write).
+/// Thread-safety: owned by one worker thread; not thread-safe.
+package final class KeyValueStore: StateStore {
+    package let name: String
+    private var committed: [[UInt8]: [UInt8]] = [:]
+    /// The transaction's writes: a value, or nil for a staged delete.
+    private var staged: [[UInt8]: [UInt8]?] = [:]
+
+    /// An empty store.
+    package init(name: String) {
+        self.name = name
+    }
+
+    /// The value of `key`, seeing staged writes first (a staged delete gives nil).
+    /// - Complexity: O(1) expected.
+    package func get(_ key: [UInt8]) -> [UInt8]? {
+        if let write = staged[key] { return write }
+        return committed[key]
+    }
+
+    /// Stages `key` → `value` in the current transaction.
+    package func put(_ key: [UInt8], _ value: [UInt8]) {
+        staged[key] = .some(value)
+    }
+
+    /// Stages the deletion of `key` (a tombstone in the changelog), shadowing its committed value.
+    package func delete(_ key: [UInt8]) {
+        staged[key] = .some(nil)
+    }
+
+    /// Every live entry as the transaction sees it (committed with staged writes applied), in
+    /// key order.
+    /// - Complexity: O(n log n).
+    package func all() -> [(key: [UInt8], value: [UInt8])] {
+        var merged = committed
+        for (key, write) in staged { merged[key] = write }
+        return merged.map { (key: $0.key, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
+    }
+
+    /// The live entries with `from <= key < to` (bytewise), as the transaction sees them, in
+    /// key order.
+    /// - Complexity: O(n log n).
+    package func range(from lower: [UInt8], to upper: [UInt8]) -> [(key: [UInt8], value: [UInt8])] {
+        all().filter { !bytesPrecede($0.key, lower) && bytesPrecede($0.key, upper) }
+    }
+
+    /// The number of committed entries (staged writes not counted).
+    package var committedCount: Int { committed.count }
+
+    /// The committed value of `key`, ignoring staged writes.
+    package func committedValue(_ key: [UInt8]) -> [UInt8]? { committed[key] }
+
+    // MARK: StateStore
+
+    package var stagedChanges: [ChangelogRecord] {
+        staged.map { ChangelogRecord(key: $0.key, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
+    }
+
+    package var hasStagedChanges: Bool { !staged.isEmpty }
+
+    package func commit() {
+        for (key, write) in staged { committed[key] = write }
+        staged = [:]
+    }
+
+    package func abort() {
+        staged = [:]
+    }
+
+    package func committedRecords() -> [ChangelogRecord] {
+        committed.map { ChangelogRecord(key: $0.key, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
+    }
+
+    package func reset() {
+        committed = [:]
+        staged = [:]
+    }
+
+    package func applyCommitted(_ record: ChangelogRecord) throws(StateStoreError) {
+        committed[record.key] = record.value
+    }
+}

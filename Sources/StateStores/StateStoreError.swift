@@ -1,0 +1,66 @@
+package import StreamCore
+package import LogStorage
+package import Transactions
+
+/// An operating error of the state-store layer, with the store, the path or the offsets a
+/// reader needs to find it.
+package struct StateStoreError: Error, CustomStringConvertible, Sendable {
+    package enum Code: Sendable, Equatable {
+        /// The log underneath failed (reading or creating the changelog).
+        case log
+        /// The transactional producer failed (`transactionError` says how; `.fenced` included).
+        case transaction
+        /// The storage seam failed while writing or reading a checkpoint.
+        case storage
+        /// A changelog record cannot be decoded for this store (e.g. a window key shorter than 8
+        /// bytes).
+        case corruptChangelog
+        /// The changelog partition has an open transaction at restore: the caller must run
+        /// `initTransactions()` (which completes or aborts the previous holder's transaction)
+        /// before restoring.
+        case changelogUnstable
+        /// The application or store name does not make a legal changelog topic name, or an
+        /// existing changelog topic does not fit (wrong partition count, not compacted).
+        case invalidName
+    }
+
+    package let code: Code
+    package let message: String
+    package let logError: LogError?
+    package let transactionError: TransactionError?
+    package let storageError: StorageError?
+
+    package init(
+        _ code: Code, _ message: String, logError: LogError? = nil, transactionError: TransactionError? = nil,
+        storageError: StorageError? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.logError = logError
+        self.transactionError = transactionError
+        self.storageError = storageError
+    }
+
+    package var description: String { message }
+}
+
+/// Runs a log call, wrapping its error as `.log`.
+func logCall<T>(_ context: @autoclosure () -> String, _ body: () throws(LogError) -> T) throws(StateStoreError) -> T {
+    do { return try body() } catch {
+        throw StateStoreError(.log, "\(context()): \(error.description)", logError: error)
+    }
+}
+
+/// Runs a transactional-producer call, wrapping its error as `.transaction`.
+func transactionCall<T>(_ context: @autoclosure () -> String, _ body: () throws(TransactionError) -> T) throws(StateStoreError) -> T {
+    do { return try body() } catch {
+        throw StateStoreError(.transaction, "\(context()): \(error.description)", transactionError: error)
+    }
+}
+
+/// Runs a storage call, wrapping its error as `.storage`.
+func storageCall<T>(_ context: @autoclosure () -> String, _ body: () throws(StorageError) -> T) throws(StateStoreError) -> T {
+    do { return try body() } catch {
+        throw StateStoreError(.storage, "\(context()): \(error.description)", storageError: error)
+    }
+}

@@ -1,0 +1,92 @@
+import Testing
+import StreamCore
+import StateStores
+
+@Suite struct KeyValueStoreTests {
+    @Test func readsSeeStagedWritesAndCommitAppliesThem() {
+        let store = KeyValueStore(name: "s")
+        store.put([UInt8]("a"), [UInt8]("1"))
+        #expect(text(store.get([UInt8]("a"))) == "1")
+        #expect(store.committedValue([UInt8]("a")) == nil)
+        #expect(store.hasStagedChanges)
+        store.commit()
+        #expect(text(store.committedValue([UInt8]("a"))) == "1")
+        #expect(!store.hasStagedChanges)
+        #expect(store.stagedChanges.isEmpty)
+    }
+
+    @Test func abortRestoresTheCommittedState() {
+        let store = KeyValueStore(name: "s")
+        store.put([UInt8]("a"), [UInt8]("1"))
+        store.commit()
+        store.put([UInt8]("a"), [UInt8]("2"))
+        store.put([UInt8]("b"), [UInt8]("3"))
+        store.delete([UInt8]("a"))
+        #expect(store.get([UInt8]("a")) == nil)
+        store.abort()
+        #expect(contents(store) == ["a": "1"])
+    }
+
+    @Test func stagedDeleteShadowsAndBecomesATombstone() {
+        let store = KeyValueStore(name: "s")
+        store.put([UInt8]("a"), [UInt8]("1"))
+        store.put([UInt8]("b"), [UInt8]("2"))
+        store.commit()
+        store.delete([UInt8]("a"))
+        #expect(store.get([UInt8]("a")) == nil)
+        #expect(contents(store) == ["b": "2"])
+        #expect(store.stagedChanges == [ChangelogRecord(key: [UInt8]("a"), value: nil)])
+        store.commit()
+        #expect(store.committedCount == 1)
+        #expect(store.committedRecords() == [ChangelogRecord(key: [UInt8]("b"), value: [UInt8]("2"))])
+    }
+
+    @Test func stagedChangesKeepTheLastWritePerKeyInKeyOrder() {
+        let store = KeyValueStore(name: "s")
+        store.put([UInt8]("b"), [UInt8]("1"))
+        store.put([UInt8]("a"), [UInt8]("1"))
+        store.put([UInt8]("b"), [UInt8]("2"))
+        store.delete([UInt8]("c"))
+        store.put([UInt8]("ab"), [UInt8]("x"))
+        store.delete([UInt8]("a"))
+        #expect(store.stagedChanges == [
+            ChangelogRecord(key: [UInt8]("a"), value: nil),
+            ChangelogRecord(key: [UInt8]("ab"), value: [UInt8]("x")),
+            ChangelogRecord(key: [UInt8]("b"), value: [UInt8]("2")),
+            ChangelogRecord(key: [UInt8]("c"), value: nil),
+        ])
+    }
+
+    @Test func rangeIsHalfOpenAndSeesStagedWrites() {
+        let store = KeyValueStore(name: "s")
+        for key in ["a", "b", "c", "d"] { store.put([UInt8](key), [UInt8](key)) }
+        store.commit()
+        store.delete([UInt8]("b"))
+        store.put([UInt8]("bb"), [UInt8]("x"))
+        #expect(store.range(from: [UInt8]("b"), to: [UInt8]("d")).map { text($0.key)! } == ["bb", "c"])
+    }
+
+    /// Committed state equals the fold of the changelog of committed transactions.
+    @Test(arguments: [1, 2, 3, 42] as [UInt64])
+    func committedStateIsTheFoldOfCommittedChanges(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        let store = KeyValueStore(name: "s")
+        var changelog: [ChangelogRecord] = []
+        for _ in 0..<200 {
+            for _ in 0..<Int(random.next() % 6) {
+                let key = [UInt8]("k\(random.next() % 9)")
+                if random.next() % 4 == 0 { store.delete(key) } else { store.put(key, [UInt8]("\(random.next() % 100)")) }
+            }
+            if random.next() % 3 == 0 {
+                store.abort()
+            } else {
+                changelog += store.stagedChanges
+                store.commit()
+            }
+        }
+        var fold: [[UInt8]: [UInt8]] = [:]
+        for record in changelog { fold[record.key] = record.value }
+        let expected = fold.map { ChangelogRecord(key: $0.key, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
+        #expect(store.committedRecords() == expected, "seed \(seed)")
+    }
+}
