@@ -120,7 +120,10 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelinesTests",
-            dependencies: ["pipeline", "Sluice"],
+            dependencies: [
+                "pipeline", "Sluice", "StreamCore", "RecordFormat", "LogStorage", "Transactions", "PipelineRuntime", "Simulation",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -23,7 +23,9 @@ package final class PipelineRunner {
     private let log: LogManager
     private var workers: [PipelineWorker] = []
 
-    package init(pipeline: any PipelineDefinition, log: LogManager, coordinator: TransactionCoordinator) throws {
+    /// - Parameter pollRecordsMax: the most records a worker takes per step (small values make
+    ///   many small transactions, which the simulator uses).
+    package init(pipeline: any PipelineDefinition, log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int = 2000) throws {
         self.pipeline = pipeline
         self.log = log
         let topology = pipeline.body
@@ -38,7 +40,7 @@ package final class PipelineRunner {
         }
         workers = try (0..<first.partitionCount).map { partition in
             try PipelineWorker(pipeline: pipeline, topology: topology, partition: Int32(partition),
-                               partitionCount: first.partitionCount, log: log, coordinator: coordinator)
+                               partitionCount: first.partitionCount, log: log, coordinator: coordinator, pollRecordsMax: pollRecordsMax)
         }
     }
 
@@ -46,6 +48,23 @@ package final class PipelineRunner {
         PipelineProgress(recordsProcessed: workers.reduce(0) { $0 + $1.recordsProcessed },
                          deadLettered: workers.reduce(0) { $0 + $1.deadLettered },
                          lag: workers.reduce(0) { $0 + $1.lag })
+    }
+
+    /// Steps every worker once.
+    /// - Returns: how many records they processed.
+    @discardableResult
+    package func step() throws -> Int {
+        var processed = 0
+        for worker in workers { processed += try worker.step() }
+        return processed
+    }
+
+    /// Whether every input partition is processed and committed.
+    package var isIdle: Bool { progress.lag == 0 && !workers.contains(where: \.hasUncommittedWork) }
+
+    /// A store's committed contents across the workers.
+    package func committedEntries(of store: String) -> [(key: [UInt8], value: [UInt8])] {
+        workers.flatMap { $0.committedEntries(of: store) }
     }
 
     /// Steps every worker until `shouldStop` says so (then commits what is open) or, with
@@ -56,8 +75,7 @@ package final class PipelineRunner {
                 for worker in workers { try worker.commit() }
                 return
             }
-            var processed = 0
-            for worker in workers { processed += try worker.step() }
+            let processed = try step()
             let current = progress
             report(current)
             if processed == 0 {

@@ -34,7 +34,7 @@ final class PipelineWorker: ProcessingContext {
     static let checkpointEveryCommits = 20
 
     init(pipeline: any PipelineDefinition, topology: Topology, partition: Int32, partitionCount: Int,
-         log: LogManager, coordinator: TransactionCoordinator) throws {
+         log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int) throws {
         self.partition = partition
         self.log = log
         pipelineName = pipeline.name
@@ -55,7 +55,7 @@ final class PipelineWorker: ProcessingContext {
         var config = ConsumerConfig(groupID: group)
         config.isolation = .readCommitted
         config.autoOffsetReset = .earliest
-        config.maxPollRecords = 2000
+        config.maxPollRecords = pollRecordsMax
         consumer = LogConsumer(log: log, config: config)
         var assigned: [TopicPartition] = []
         for topic in topology.sourceTopics {
@@ -134,6 +134,11 @@ final class PipelineWorker: ProcessingContext {
 
     /// Whether a transaction is open (records processed but not committed).
     var hasUncommittedWork: Bool { inTransaction }
+
+    /// The committed contents of one of the worker's stores.
+    func committedEntries(of store: String) -> [(key: [UInt8], value: [UInt8])] {
+        stores[store]?.store.committedRecords().compactMap { record in record.value.map { (record.key, $0) } } ?? []
+    }
 }
 
 /// A state store as operators see it.

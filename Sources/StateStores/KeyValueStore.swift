@@ -10,6 +10,7 @@
 /// - Invariant: `staged` holds at most one entry per key (the last write).
 /// Thread-safety: owned by one worker thread; not thread-safe.
 package final class KeyValueStore: StateStore {
+    /// The store's name (its changelog topic is `<application>-<name>-changelog`).
     package let name: String
     private var committed: [[UInt8]: [UInt8]] = [:]
     /// The transaction's writes: a value, or nil for a staged delete.
@@ -61,30 +62,38 @@ package final class KeyValueStore: StateStore {
 
     // MARK: StateStore
 
+    /// The transaction's changelog records: last write per key, tombstones as nil, in key order.
+    /// - Complexity: O(s log s) for s staged keys.
     package var stagedChanges: [ChangelogRecord] {
         staged.map { ChangelogRecord(key: $0.key, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
     }
 
+    /// Whether the current transaction staged anything.
     package var hasStagedChanges: Bool { !staged.isEmpty }
 
+    /// Applies the staged writes to the committed state; call after the transaction committed.
     package func commit() {
         for (key, write) in staged { committed[key] = write }
         staged = [:]
     }
 
+    /// Drops the staged writes; call after the transaction aborted.
     package func abort() {
         staged = [:]
     }
 
+    /// The committed entries (no tombstones) in key order, for a checkpoint.
     package func committedRecords() -> [ChangelogRecord] {
         committed.map { ChangelogRecord(key: $0.key, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
     }
 
+    /// Drops committed and staged state (before a restore).
     package func reset() {
         committed = [:]
         staged = [:]
     }
 
+    /// Applies one committed changelog record to the committed state (restore); never throws here.
     package func applyCommitted(_ record: ChangelogRecord) throws(StateStoreError) {
         committed[record.key] = record.value
     }

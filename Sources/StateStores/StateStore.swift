@@ -4,8 +4,11 @@
 /// For a ``KeyValueStore`` the key is the user key; for a ``WindowStore`` it is the encoded
 /// window key (see ``WindowKey``).
 package struct ChangelogRecord: Hashable, Sendable {
+    /// The record key.
     package var key: [UInt8]
+    /// The new value; nil is a tombstone.
     package var value: [UInt8]?
+    /// A record setting `key` to `value` (nil: deleting it).
     package init(key: [UInt8], value: [UInt8]?) {
         self.key = key
         self.value = value

@@ -5,6 +5,7 @@ package import Transactions
 /// An operating error of the state-store layer, with the store, the path or the offsets a
 /// reader needs to find it.
 package struct StateStoreError: Error, CustomStringConvertible, Sendable {
+    /// What kind of failure this is.
     package enum Code: Sendable, Equatable {
         /// The log underneath failed (reading or creating the changelog).
         case log
@@ -24,12 +25,18 @@ package struct StateStoreError: Error, CustomStringConvertible, Sendable {
         case invalidName
     }
 
+    /// What kind of failure this is.
     package let code: Code
+    /// What failed, with the store, topic partition, offsets or path.
     package let message: String
+    /// The log error underneath, for `.log`.
     package let logError: LogError?
+    /// The transaction error underneath, for `.transaction` (check its `.fenced` code).
     package let transactionError: TransactionError?
+    /// The storage error underneath, for `.storage`.
     package let storageError: StorageError?
 
+    /// An error of `code` with its message and the error underneath, if any.
     package init(
         _ code: Code, _ message: String, logError: LogError? = nil, transactionError: TransactionError? = nil,
         storageError: StorageError? = nil
@@ -41,6 +48,7 @@ package struct StateStoreError: Error, CustomStringConvertible, Sendable {
         self.storageError = storageError
     }
 
+    /// The message.
     package var description: String { message }
 }
 

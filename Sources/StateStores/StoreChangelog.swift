@@ -13,6 +13,7 @@ package struct RestoreSummary: Sendable, Equatable {
         case changelogStart(reason: String)
     }
 
+    /// Where the restore started.
     package var start: Start
     /// Entries loaded from the checkpoint.
     package var checkpointEntries: Int
@@ -49,14 +50,19 @@ package struct RestoreSummary: Sendable, Equatable {
 ///   of a previous holder is open on the changelog partition.
 /// Thread-safety: owned by one worker thread; not thread-safe.
 package final class StoreChangelog {
+    /// The application (pipeline) the store belongs to.
     package let application: String
+    /// The store this changelog feeds and restores.
     package let store: any StateStore
+    /// The changelog partition: `<application>-<store>-changelog`, partition P.
     package let topicPartition: TopicPartition
+    /// The store's checkpoint for partition P.
     package let checkpointFile: StoreCheckpoint
     private let log: LogManager
     private let partitionLog: PartitionLog
     /// One past the last changelog offset the committed state reflects; valid once restored.
     package private(set) var changelogOffset = Offset(0)
+    /// Whether ``restore()`` ran; writing, committing and checkpointing need it.
     package private(set) var isRestored = false
 
     /// `<application>-<store>-changelog`.

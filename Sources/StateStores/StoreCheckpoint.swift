@@ -24,6 +24,7 @@ import RecordFormat
 package struct StoreCheckpoint: Sendable {
     /// The file's magic, "SLSC".
     package static let magic: [UInt8] = Array("SLSC".utf8)
+    /// The format version written and accepted.
     package static let version: Int16 = 1
     /// Bytes before the first entry.
     package static let headerBytes = 22
@@ -38,9 +39,12 @@ package struct StoreCheckpoint: Sendable {
         case valid(changelogOffset: Offset, records: [ChangelogRecord])
     }
 
+    /// The storage seam the checkpoint is written through.
     package let storage: any Storage
+    /// The checkpoint file's path.
     package let path: String
 
+    /// The checkpoint at `path`.
     package init(storage: any Storage, path: String) {
         self.storage = storage
         self.path = path

@@ -11,9 +11,12 @@ package import StreamCore
 /// The key has no length prefix: the last 8 bytes are always the window start. For
 /// non-negative window starts, bytewise order of encoded keys of one user key is window order.
 package struct WindowKey: Hashable, Sendable {
+    /// The user key.
     package var key: [UInt8]
+    /// The window's start (inclusive), in milliseconds.
     package var windowStart: Timestamp
 
+    /// A window of `key` starting at `windowStart`.
     package init(key: [UInt8], windowStart: Timestamp) {
         self.key = key
         self.windowStart = windowStart
@@ -49,6 +52,7 @@ package struct WindowKey: Hashable, Sendable {
 /// - Invariant: `staged` holds at most one entry per (key, windowStart).
 /// Thread-safety: owned by one worker thread; not thread-safe.
 package final class WindowStore: StateStore {
+    /// The store's name (its changelog topic is `<application>-<name>-changelog`).
     package let name: String
     /// Committed windows per user key, by window start in milliseconds.
     private var committed: [[UInt8]: [Int64: [UInt8]]] = [:]
@@ -115,6 +119,7 @@ package final class WindowStore: StateStore {
 
     // MARK: StateStore
 
+    /// The transaction's changelog records, keyed by ``WindowKey/encoded``, in key order.
     package var stagedChanges: [ChangelogRecord] {
         var records: [ChangelogRecord] = []
         for (key, windows) in staged {
@@ -125,8 +130,10 @@ package final class WindowStore: StateStore {
         return records.sorted { bytesPrecede($0.key, $1.key) }
     }
 
+    /// Whether the current transaction staged anything.
     package var hasStagedChanges: Bool { !staged.isEmpty }
 
+    /// Applies the staged writes to the committed state; call after the transaction committed.
     package func commit() {
         for (key, windows) in staged {
             var current = committed[key] ?? [:]
@@ -136,10 +143,12 @@ package final class WindowStore: StateStore {
         staged = [:]
     }
 
+    /// Drops the staged writes; call after the transaction aborted.
     package func abort() {
         staged = [:]
     }
 
+    /// The committed windows as changelog records (no tombstones), in key order.
     package func committedRecords() -> [ChangelogRecord] {
         var records: [ChangelogRecord] = []
         for (key, windows) in committed {
@@ -150,11 +159,14 @@ package final class WindowStore: StateStore {
         return records.sorted { bytesPrecede($0.key, $1.key) }
     }
 
+    /// Drops committed and staged state (before a restore).
     package func reset() {
         committed = [:]
         staged = [:]
     }
 
+    /// Applies one committed changelog record to the committed state (restore).
+    /// - Throws: `.corruptChangelog` when the key is shorter than the 8-byte window start.
     package func applyCommitted(_ record: ChangelogRecord) throws(StateStoreError) {
         guard let window = WindowKey(encoded: record.key) else {
             throw StateStoreError(.corruptChangelog, "window store '\(name)': changelog key of \(record.key.count) bytes has no 8-byte window start")

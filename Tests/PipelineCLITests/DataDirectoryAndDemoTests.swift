@@ -78,12 +78,12 @@ struct DataDirectoryAndDemoTests {
         expectOneLineError(try scratch.run(["demo", "--orders", "0"]), containing: ["--orders"])
     }
 
-    @Test("list prints the (empty) pipeline catalog and exits 0")
+    @Test("list prints the pipeline catalog, a line each, and exits 0")
     func list() throws {
         let scratch = try Scratch()
         let result = try scratch.runBare(["list"])
         expectSuccess(result)
-        #expect(result.stdout.contains("no pipelines"), "\(result)")
+        #expect(result.stdoutLines.map { $0.split(separator: " ").first.map(String.init) } == ["order-totals", "payment-service"], "\(result)")
     }
 
     @Test("an unknown command is a usage error")
