@@ -4,4 +4,5 @@ import Sluice
 let catalog = PipelineCatalog([
     OrderTotals(),
     PaymentService(),
+    OrdersPerMinute(),
 ])

@@ -19,6 +19,12 @@ struct OrderCreated: Codable, Sendable, Equatable {
         case timestamp
     }
 
+    /// The event time, milliseconds since the epoch, from `timestamp`.
+    func eventTime() throws -> Int64 {
+        guard let milliseconds = EventTime.milliseconds(iso8601: timestamp) else { throw OrderRejected.badTimestamp(timestamp) }
+        return milliseconds
+    }
+
     /// The amount in cents, exactly.
     /// - Throws: ``OrderRejected`` for a negative amount or one with more than two decimal places.
     func amountInCents() throws -> Int64 {
@@ -38,12 +44,89 @@ enum OrderRejected: Error, CustomStringConvertible, Equatable {
     case negativeAmount(Decimal)
     case tooManyDecimals(Decimal)
     case missingCustomer
+    case badTimestamp(String)
 
     var description: String {
         switch self {
         case .negativeAmount(let amount): return "negative amount \(amount)"
         case .tooManyDecimals(let amount): return "amount \(amount) has more than two decimal places"
         case .missingCustomer: return "the order has no customer_id"
+        case .badTimestamp(let text): return "timestamp '\(text)' is not ISO 8601 (2025-06-11T12:00:00Z)"
         }
+    }
+}
+
+/// ISO 8601 timestamps as the events carry them: `2025-06-11T12:00:00Z`, optionally with
+/// fractional seconds and a `±HH:MM` offset.
+enum EventTime {
+    /// Milliseconds since the epoch, or nil when `text` is not such a timestamp.
+    static func milliseconds(iso8601 text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int64? {
+            guard range.upperBound <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[range] {
+                guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                value = value * 10 + Int64(byte - 0x30)
+            }
+            return value
+        }
+        guard bytes.count >= 20, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54 || bytes[10] == 0x20,
+              bytes[13] == 0x3A, bytes[16] == 0x3A,
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var index = 19
+        var fraction: Int64 = 0
+        if index < bytes.count && bytes[index] == 0x2E {
+            index += 1
+            var digits = 0
+            while index < bytes.count, bytes[index] >= 0x30 && bytes[index] <= 0x39 {
+                if digits < 3 { fraction = fraction * 10 + Int64(bytes[index] - 0x30) }
+                digits += 1
+                index += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<3 where digits < 3 { fraction *= 10 }
+        }
+        var offsetSeconds: Int64 = 0
+        if index < bytes.count && (bytes[index] == 0x2B || bytes[index] == 0x2D) {
+            guard let hours = number(index + 1..<index + 3), index + 3 < bytes.count, bytes[index + 3] == 0x3A,
+                  let minutes = number(index + 4..<index + 6) else { return nil }
+            offsetSeconds = (hours * 3600 + minutes * 60) * (bytes[index] == 0x2B ? 1 : -1)
+            index += 6
+        } else {
+            guard index < bytes.count, bytes[index] == 0x5A else { return nil }
+            index += 1
+        }
+        guard index == bytes.count else { return nil }
+        // Days from the civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        return seconds * 1000 + fraction
+    }
+
+    /// `2025-06-11T12:00:00Z` for milliseconds since the epoch (whole seconds; UTC).
+    static func iso8601(milliseconds: Int64) -> String {
+        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
     }
 }

@@ -148,4 +148,5 @@ private final class StoreAdapter: KeyValueState {
     func get(_ key: [UInt8]) -> [UInt8]? { store.get(key) }
     func put(_ key: [UInt8], _ value: [UInt8]) { store.put(key, value) }
     func delete(_ key: [UInt8]) { store.delete(key) }
+    func range(from lower: [UInt8], to upper: [UInt8]) -> [(key: [UInt8], value: [UInt8])] { store.range(from: lower, to: upper) }
 }

@@ -20,6 +20,9 @@ public protocol KeyValueState: AnyObject {
     func get(_ key: [UInt8]) -> [UInt8]?
     func put(_ key: [UInt8], _ value: [UInt8])
     func delete(_ key: [UInt8])
+    /// The entries with `lower <= key < upper` (bytewise), this transaction's writes included,
+    /// in key order.
+    func range(from lower: [UInt8], to upper: [UInt8]) -> [(key: [UInt8], value: [UInt8])]
 }
 
 /// An in-memory ``KeyValueState`` for the test driver (writes apply at once).
@@ -29,4 +32,9 @@ public final class InMemoryKeyValueState: KeyValueState {
     public func get(_ key: [UInt8]) -> [UInt8]? { entries[key] }
     public func put(_ key: [UInt8], _ value: [UInt8]) { entries[key] = value }
     public func delete(_ key: [UInt8]) { entries[key] = nil }
+    public func range(from lower: [UInt8], to upper: [UInt8]) -> [(key: [UInt8], value: [UInt8])] {
+        entries.filter { !$0.key.lexicographicallyPrecedes(lower) && $0.key.lexicographicallyPrecedes(upper) }
+            .map { (key: $0.key, value: $0.value) }
+            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+    }
 }

@@ -121,6 +121,16 @@ public struct RecordStream<Key, Value> {
         }
     }
 
+    /// Sets each record's event time (milliseconds since the epoch) from its key and value;
+    /// windows use it. Without this, event time is the source record's timestamp.
+    public func withTimestamps(_ extract: @escaping (Key, Value) throws -> Int64) -> RecordStream<Key, Value> {
+        derive("withTimestamps") { record, forward in
+            var stamped = record
+            stamped.timestamp = try extract(record.key, record.value)
+            try forward(stamped)
+        }
+    }
+
     /// Sees each record without changing it (logging, metrics).
     public func peek(_ action: @escaping (Key, Value) throws -> Void) -> RecordStream<Key, Value> {
         derive("peek") { record, forward in

@@ -148,7 +148,7 @@ package final class StoreChangelog {
     /// Writes a checkpoint of the committed state (staged writes are never included).
     package func checkpoint() throws(StateStoreError) {
         precondition(isRestored, "restore the store before checkpointing it")
-        try checkpointFile.write(changelogOffset: changelogOffset, records: store.committedRecords())
+        try checkpointFile.write(changelogOffset: changelogOffset, records: store.committedRecords(), crashPoints: log.options.crashPoints)
     }
 
     // MARK: Restore

@@ -127,7 +127,7 @@ package struct StoreCheckpoint: Sendable {
 
     /// Writes the checkpoint durably: temporary file, sync, rename over the old one.
     /// - Precondition: `records` hold no tombstones.
-    package func write(changelogOffset: Offset, records: [ChangelogRecord]) throws(StateStoreError) {
+    package func write(changelogOffset: Offset, records: [ChangelogRecord], crashPoints: CrashPoints = .disabled) throws(StateStoreError) {
         let bytes = StoreCheckpoint.encode(changelogOffset: changelogOffset, records: records)
         // Both sides of the disk boundary: what is written decodes to what was meant.
         precondition(StoreCheckpoint.decode(bytes) == .valid(changelogOffset: changelogOffset, records: records))
@@ -140,6 +140,9 @@ package struct StoreCheckpoint: Sendable {
             try file.truncate(to: 0)
             try file.write(bytes, at: 0)
             try file.sync()
+        }
+        crashPoints.reached(.duringCheckpoint)
+        try storageCall("writing checkpoint \(path)") { () throws(StorageError) in
             try storage.rename(temporary, to: path)
         }
     }

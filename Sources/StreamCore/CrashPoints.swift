@@ -22,6 +22,8 @@ package enum CrashPoint: String, CaseIterable, Sendable {
     case duringSegmentRoll
     /// After the compacted segment was written, before it is swapped in.
     case duringCompaction
+    /// After a store checkpoint's temporary file was synced, before it replaces the old one.
+    case duringCheckpoint
 }
 
 /// The hook production code calls at every ``CrashPoint``.

@@ -21,14 +21,16 @@ enum PipelineSimulationSeeds {
     }
 }
 
-@Suite("order-totals under simulated crashes")
-struct OrderTotalsSimulationTests {
-    @Test("outputs, stores, offsets and dead letters stay exactly-once through crashes and disk faults")
-    func exactlyOnce() throws {
+@Suite("pipelines under simulated crashes")
+struct PipelineSimulationTests {
+    @Test("outputs, stores, offsets and dead letters stay exactly-once through crashes and disk faults",
+          arguments: ["order-totals", "orders-per-minute"])
+    func exactlyOnce(pipeline: String) throws {
         var crashes = 0
         var transactions = 0
         for seed in PipelineSimulationSeeds.all {
-            var simulation = OrderTotalsSimulation(seed: seed)
+            let model: any SimulationModel = pipeline == "order-totals" ? OrderTotalsModel() : OrdersPerMinuteModel()
+            var simulation = PipelineSimulation(seed: seed, model: model)
             do {
                 let outcome = try simulation.run()
                 crashes += outcome.crashes
@@ -37,37 +39,45 @@ struct OrderTotalsSimulationTests {
                 Issue.record("seed \(seed): unexpected error \(error) (replay with SLUICE_PIPELINE_SIMULATION_SEED=\(seed))")
             }
         }
-        print("pipeline simulation: \(PipelineSimulationSeeds.all.count) seeds, \(crashes) crashes, \(transactions) steps")
+        print("\(pipeline) simulation: \(PipelineSimulationSeeds.all.count) seeds, \(crashes) crashes, \(transactions) steps")
         if PipelineSimulationSeeds.all.count >= 50 { #expect(crashes > PipelineSimulationSeeds.all.count) }
     }
 }
 
-/// One seeded run of `order-totals` on the simulated disk, crashed and restarted many times.
-struct OrderTotalsSimulation {
+/// What a simulated pipeline is checked against: the pipeline, its input, and an exact
+/// reference of what its committed output, dead letters and stores must be.
+protocol SimulationModel {
+    var pipeline: any PipelineDefinition { get }
+    /// The value of input order `index` (poison now and then), keyed by `customer`.
+    func order(index: Int, customer: String, random: inout SeededRandom) -> String
+    /// The invariants, given the input of each partition below its committed offset, in offset
+    /// order. Returns a description of every violation.
+    func violations(committedInput: [TopicPartition: [(offset: Offset, value: [UInt8])]], log: LogManager,
+                    runner: PipelineRunner, readCommitted: (String) throws -> [ConsumerRecord]) throws -> [String]
+}
+
+/// One seeded run of a pipeline on the simulated disk, crashed and restarted many times.
+struct PipelineSimulation {
     struct Outcome {
         var crashes = 0
         var steps = 0
     }
 
-    /// An input record as the reference sees it.
-    enum Input {
-        case order(customer: String, cents: Int64)
-        case poison
-    }
-
     let seed: UInt64
+    let model: any SimulationModel
     private var random: SeededRandom
     private let disk: SimulatedDisk
     private let clock = SimulatedClock(start: Timestamp(milliseconds: 1_750_000_000_000))
     private let partitions: Int
     private let orderCount: Int
     private let pollRecordsMax: Int
-    private var inputs: [TopicPartition: [Offset: Input]] = [:]
+    private var inputs: [TopicPartition: [(offset: Offset, value: [UInt8])]] = [:]
     private var armed: (CrashPoint, Int)?
     private var lastCommitted: [TopicPartition: Offset] = [:]
 
-    init(seed: UInt64) {
+    init(seed: UInt64, model: any SimulationModel) {
         self.seed = seed
+        self.model = model
         random = SeededRandom(seed: seed)
         disk = SimulatedDisk(seed: seed &* 7919, faults: .init(readBitFlipProbability: seed % 5 == 0 ? 0 : 0.001, tornWrites: true))
         partitions = Int(random.next() % 4) + 1
@@ -90,7 +100,7 @@ struct OrderTotalsSimulation {
                 let log = try open()
                 defer { log.close() }
                 let coordinator = try TransactionCoordinator(log: log, config: coordinatorConfig)
-                let runner = try PipelineRunner(pipeline: OrderTotals(), log: log, coordinator: coordinator, pollRecordsMax: pollRecordsMax)
+                let runner = try PipelineRunner(pipeline: model.pipeline, log: log, coordinator: coordinator, pollRecordsMax: pollRecordsMax)
                 try check(log: log, runner: runner, complete: true)
                 return outcome
             case .continuing:
@@ -146,13 +156,7 @@ struct OrderTotalsSimulation {
         let producer = LogProducer(log: log, config: producerConfig)
         for index in 0..<orderCount {
             let customer = "CUST-\(random.next() % 9)"
-            let cents = Int64(random.next() % 200_000)
-            var value = #"{"event_type":"OrderCreated","order_id":"ORD-\#(index)","customer_id":"\#(customer)","amount":\#(cents / 100).\#(cents % 100 < 10 ? "0" : "")\#(cents % 100),"timestamp":"2025-06-11T12:00:00Z"}"#
-            switch random.next() % 40 {
-            case 0: value = "{not json \(index)"
-            case 1: value = value.replacingOccurrences(of: "\"amount\":", with: "\"amount\":-")
-            default: break
-            }
+            let value = model.order(index: index, customer: customer, random: &random)
             try producer.send(topic: TopicName(rawValue: "orders")!, key: Array(customer.utf8), value: Array(value.utf8),
                               timestamp: clock.now())
         }
@@ -163,12 +167,7 @@ struct OrderTotalsSimulation {
                 let fetched = try partition.read(from: offset, maxBytes: 1 << 20)
                 for batch in fetched.batches {
                     for record in try batch.records() {
-                        let order = try? JSONDecoder().decode(OrderCreated.self, from: Data(record.value ?? []))
-                        if let order, let cents = try? order.amountInCents() {
-                            inputs[partition.topicPartition, default: [:]][record.offset] = .order(customer: order.customerID, cents: cents)
-                        } else {
-                            inputs[partition.topicPartition, default: [:]][record.offset] = .poison
-                        }
+                        inputs[partition.topicPartition, default: []].append((record.offset, record.value ?? []))
                     }
                     offset = batch.header.lastOffset + 1
                 }
@@ -183,7 +182,7 @@ struct OrderTotalsSimulation {
         do {
             let log = try open()
             let coordinator = try TransactionCoordinator(log: log, config: coordinatorConfig)
-            let runner = try PipelineRunner(pipeline: OrderTotals(), log: log, coordinator: coordinator, pollRecordsMax: pollRecordsMax)
+            let runner = try PipelineRunner(pipeline: model.pipeline, log: log, coordinator: coordinator, pollRecordsMax: pollRecordsMax)
             try check(log: log, runner: runner, complete: false)
             for _ in 0..<(Int(random.next() % 15) + 1) {
                 clock.advance(byMilliseconds: Int64(random.next() % 150))
@@ -204,58 +203,24 @@ struct OrderTotalsSimulation {
         }
     }
 
-    /// The invariants, on what a read-committed reader sees and what the stores hold.
+    /// Committed offsets never go back, and reach the end when the run is complete; then the
+    /// model checks outputs, stores and dead letters against its reference.
     private mutating func check(log: LogManager, runner: PipelineRunner, complete: Bool) throws {
-        // The reference: the fold of the orders below the committed offsets.
-        var totals: [String: CustomerTotal] = [:]
-        var poison: Set<String> = []
+        var committedInput: [TopicPartition: [(offset: Offset, value: [UInt8])]] = [:]
         for (topicPartition, records) in inputs {
-            let committed = log.offsets.committed(group: "order-totals", topicPartition)?.offset ?? Offset(0)
+            let committed = log.offsets.committed(group: model.pipeline.configuration.consumerGroup ?? model.pipeline.name, topicPartition)?.offset ?? Offset(0)
             if let previous = lastCommitted[topicPartition], committed < previous {
                 Issue.record("seed \(seed): committed offset of \(topicPartition) went back from \(previous) to \(committed)")
             }
             lastCommitted[topicPartition] = committed
-            if complete && committed != (records.keys.max() ?? Offset(-1)) + 1 {
+            if complete && committed != (records.last?.offset ?? Offset(-1)) + 1 {
                 Issue.record("seed \(seed): \(topicPartition) finished at offset \(committed)")
             }
-            for (offset, input) in records where offset < committed {
-                switch input {
-                case .order(let customer, let cents):
-                    var total = totals[customer] ?? CustomerTotal(customerID: customer, orders: 0, totalCents: 0)
-                    total.orders += 1
-                    total.totalCents += cents
-                    totals[customer] = total
-                case .poison:
-                    poison.insert("\(topicPartition.partition):\(offset)")
-                }
-            }
+            committedInput[topicPartition] = records.filter { $0.offset < committed }
         }
-        // The committed updates: per customer exactly 1, 2, …, n, the last equal to the reference.
-        var updates: [String: [CustomerTotal]] = [:]
-        for record in try readCommitted(log, "customer-totals") {
-            let total = try JSONDecoder().decode(CustomerTotal.self, from: Data(record.value ?? []))
-            updates[String(decoding: record.key ?? [], as: UTF8.self), default: []].append(total)
-        }
-        for (customer, sequence) in updates where sequence.map(\.orders) != Array(1...Int64(sequence.count)) {
-            Issue.record("seed \(seed): \(customer)'s committed updates count \(sequence.map(\.orders)), not 1…\(sequence.count)")
-        }
-        let last = updates.compactMapValues(\.last)
-        if last != totals {
-            Issue.record("seed \(seed): committed totals \(last) differ from the fold of the committed input \(totals)")
-        }
-        // The stores: restored (or kept) committed state equals the committed output.
-        var stored: [String: CustomerTotal] = [:]
-        for entry in runner.committedEntries(of: "customer-totals") {
-            stored[String(decoding: entry.key, as: UTF8.self)] = try JSONDecoder().decode(CustomerTotal.self, from: Data(entry.value))
-        }
-        if stored != last { Issue.record("seed \(seed): stores \(stored) differ from the committed output \(last)") }
-        // The dead letters: exactly the poison records below the committed offsets, each once.
-        let letters = try readCommitted(log, "order-totals.dlq").map { record -> String in
-            let header = { (name: String) in record.headers.first { $0.key == name }.flatMap { $0.value }.map { String(decoding: $0, as: UTF8.self) } ?? "?" }
-            return "\(header("dlq.source.partition")):\(header("dlq.source.offset"))"
-        }
-        if letters.count != Set(letters).count || Set(letters) != poison {
-            Issue.record("seed \(seed): dead letters \(letters.sorted()) are not exactly the poison records \(poison.sorted())")
+        for violation in try model.violations(committedInput: committedInput, log: log, runner: runner,
+                                                readCommitted: { try readCommitted(log, $0) }) {
+            Issue.record("seed \(seed) (\(model.pipeline.name)): \(violation) (replay with SLUICE_PIPELINE_SIMULATION_SEED=\(seed))")
         }
     }
 
@@ -283,5 +248,154 @@ final class Counter: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         value += 1
         return value
+    }
+}
+
+/// The value of a dead letter's header, as text.
+func header(_ name: String, of record: ConsumerRecord) -> String {
+    record.headers.first { $0.key == name }.flatMap(\.value).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+}
+
+/// `order-totals`: each customer's committed updates count exactly 1, 2, …, n, the last equal
+/// to an exact fold of the committed input; the stores equal the committed output; the DLQ
+/// holds exactly the poison records below the committed offsets.
+struct OrderTotalsModel: SimulationModel {
+    var pipeline: any PipelineDefinition { OrderTotals() }
+
+    func order(index: Int, customer: String, random: inout SeededRandom) -> String {
+        let cents = Int64(random.next() % 200_000)
+        let value = #"{"event_type":"OrderCreated","order_id":"ORD-\#(index)","customer_id":"\#(customer)","amount":\#(cents / 100).\#(cents % 100 < 10 ? "0" : "")\#(cents % 100),"timestamp":"2025-06-11T12:00:00Z"}"#
+        switch random.next() % 40 {
+        case 0: return "{not json \(index)"
+        case 1: return value.replacingOccurrences(of: "\"amount\":", with: "\"amount\":-")
+        default: return value
+        }
+    }
+
+    func violations(committedInput: [TopicPartition: [(offset: Offset, value: [UInt8])]], log: LogManager,
+                    runner: PipelineRunner, readCommitted: (String) throws -> [ConsumerRecord]) throws -> [String] {
+        var problems: [String] = []
+        var totals: [String: CustomerTotal] = [:]
+        var poison: Set<String> = []
+        for (topicPartition, records) in committedInput {
+            for record in records {
+                if let order = try? JSONDecoder().decode(OrderCreated.self, from: Data(record.value)), let cents = try? order.amountInCents() {
+                    var total = totals[order.customerID] ?? CustomerTotal(customerID: order.customerID, orders: 0, totalCents: 0)
+                    total.orders += 1
+                    total.totalCents += cents
+                    totals[order.customerID] = total
+                } else {
+                    poison.insert("\(topicPartition.partition):\(record.offset)")
+                }
+            }
+        }
+        var updates: [String: [CustomerTotal]] = [:]
+        for record in try readCommitted("customer-totals") {
+            let total = try JSONDecoder().decode(CustomerTotal.self, from: Data(record.value ?? []))
+            updates[String(decoding: record.key ?? [], as: UTF8.self), default: []].append(total)
+        }
+        for (customer, sequence) in updates where sequence.map(\.orders) != Array(1...Int64(sequence.count)) {
+            problems.append("\(customer)'s committed updates count \(sequence.map(\.orders)), not 1…\(sequence.count)")
+        }
+        let last = updates.compactMapValues(\.last)
+        if last != totals { problems.append("committed totals \(last) differ from the fold of the committed input \(totals)") }
+        var stored: [String: CustomerTotal] = [:]
+        for entry in runner.committedEntries(of: "customer-totals") {
+            stored[String(decoding: entry.key, as: UTF8.self)] = try JSONDecoder().decode(CustomerTotal.self, from: Data(entry.value))
+        }
+        if stored != last { problems.append("stores \(stored) differ from the committed output \(last)") }
+        let letters = try readCommitted("order-totals.dlq").map { "\(header("dlq.source.partition", of: $0)):\(header("dlq.source.offset", of: $0))" }
+        if letters.count != Set(letters).count || Set(letters) != poison {
+            problems.append("dead letters \(letters.sorted()) are not exactly the poison records \(poison.sorted())")
+        }
+        return problems
+    }
+}
+
+/// `orders-per-minute`: replays the committed input of each partition in offset order through
+/// an independent model of tumbling windows with grace and a watermark, and checks that the
+/// committed output is exactly the windows the model closed (each once, in order per
+/// customer), the DLQ exactly the poison and late records, and the stores exactly the open
+/// windows and watermarks.
+struct OrdersPerMinuteModel: SimulationModel {
+    var pipeline: any PipelineDefinition { OrdersPerMinute() }
+    static let base: Int64 = 1_749_643_200_000
+
+    func order(index: Int, customer: String, random: inout SeededRandom) -> String {
+        // Mostly forward in time, some a little out of order, a few far behind (late).
+        var time = OrdersPerMinuteModel.base + Int64(index) * 3_000 - Int64(random.next() % 20_000)
+        if random.next() % 25 == 0 { time -= 150_000 }
+        let stamp = EventTime.iso8601(milliseconds: time)
+        let value = #"{"event_type":"OrderCreated","order_id":"ORD-\#(index)","customer_id":"\#(customer)","amount":1.00,"timestamp":"\#(stamp)"}"#
+        switch random.next() % 40 {
+        case 0: return "{not json \(index)"
+        case 1: return value.replacingOccurrences(of: stamp, with: "yesterday")
+        default: return value
+        }
+    }
+
+    func violations(committedInput: [TopicPartition: [(offset: Offset, value: [UInt8])]], log: LogManager,
+                    runner: PipelineRunner, readCommitted: (String) throws -> [ConsumerRecord]) throws -> [String] {
+        let size: Int64 = 60_000
+        let grace: Int64 = 10_000
+        var problems: [String] = []
+        var expectedOutput: [String: [CustomerMinute]] = [:]
+        var expectedLetters: Set<String> = []
+        var expectedOpen: [String: Int64] = [:]
+        var expectedWatermarks: [Int64] = []
+        for (topicPartition, records) in committedInput {
+            var watermark = Int64.min
+            var open: [Int64: [String: Int64]] = [:]
+            for record in records {
+                guard let order = try? JSONDecoder().decode(OrderCreated.self, from: Data(record.value)), !order.customerID.isEmpty,
+                      let time = EventTime.milliseconds(iso8601: order.timestamp) else {
+                    expectedLetters.insert("\(topicPartition.partition):\(record.offset)")
+                    continue
+                }
+                let start = time - time % size
+                if watermark != Int64.min && start + size + grace <= watermark {
+                    expectedLetters.insert("\(topicPartition.partition):\(record.offset)")
+                    continue
+                }
+                open[start, default: [:]][order.customerID, default: 0] += 1
+                if time > watermark {
+                    watermark = time
+                    for closing in open.keys.sorted() where closing + size + grace <= watermark {
+                        for (customer, count) in open[closing]!.sorted(by: { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }) {
+                            expectedOutput[customer, default: []].append(CustomerMinute(
+                                customerID: customer, windowStart: EventTime.iso8601(milliseconds: closing),
+                                windowEnd: EventTime.iso8601(milliseconds: closing + size), orders: count))
+                        }
+                        open[closing] = nil
+                    }
+                }
+            }
+            if watermark != Int64.min { expectedWatermarks.append(watermark) }
+            for (start, counts) in open { for (customer, count) in counts { expectedOpen["\(start)/\(customer)"] = count } }
+        }
+        var output: [String: [CustomerMinute]] = [:]
+        for record in try readCommitted("orders-per-minute") {
+            output[String(decoding: record.key ?? [], as: UTF8.self), default: []].append(
+                try JSONDecoder().decode(CustomerMinute.self, from: Data(record.value ?? [])))
+        }
+        if output != expectedOutput { problems.append("committed windows \(output) differ from the model's \(expectedOutput)") }
+        let letters = try readCommitted("orders-per-minute.dlq").map { "\(header("dlq.source.partition", of: $0)):\(header("dlq.source.offset", of: $0))" }
+        if letters.count != Set(letters).count || Set(letters) != expectedLetters {
+            problems.append("dead letters \(letters.sorted()) are not exactly the poison and late records \(expectedLetters.sorted())")
+        }
+        var stored: [String: Int64] = [:]
+        var watermarks: [Int64] = []
+        for entry in runner.committedEntries(of: "orders-per-minute") {
+            let value = entry.value.reduce(Int64(0)) { $0 << 8 | Int64($1) }
+            if entry.key.first == 0xFF {
+                watermarks.append(value)
+            } else {
+                let start = entry.key.prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
+                stored["\(start)/\(String(decoding: entry.key.dropFirst(8), as: UTF8.self))"] = value
+            }
+        }
+        if stored != expectedOpen { problems.append("stored windows \(stored) differ from the model's open windows \(expectedOpen)") }
+        if watermarks.sorted() != expectedWatermarks.sorted() { problems.append("stored watermarks \(watermarks.sorted()) differ from \(expectedWatermarks.sorted())") }
+        return problems
     }
 }

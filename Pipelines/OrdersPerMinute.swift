@@ -1,0 +1,44 @@
+import Sluice
+
+/// One customer's order count in one minute, as `orders-per-minute` emits it:
+/// `{"customer_id":"CUST-4567","orders":3,"window_end":"2025-06-11T12:01:00Z","window_start":"2025-06-11T12:00:00Z"}`.
+struct CustomerMinute: Codable, Sendable, Equatable {
+    var customerID: String
+    var windowStart: String
+    var windowEnd: String
+    var orders: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case customerID = "customer_id"
+        case windowStart = "window_start"
+        case windowEnd = "window_end"
+        case orders
+    }
+}
+
+/// `orders-per-minute`: tumbling one-minute event-time windows (by the order's `timestamp`) of
+/// order counts per customer, each emitted once, final, when the partition's watermark passes
+/// the window's end plus 10 s of grace; later orders for a closed window are dead-lettered as
+/// late.
+struct OrdersPerMinute: PipelineDefinition {
+    let name = "orders-per-minute"
+    let summary = "orders → orders-per-minute: per-customer counts in one-minute event-time windows, emitted final"
+    static let windows = Windows.tumbling(.seconds(60), grace: .seconds(10))
+
+    var body: Topology {
+        Source("orders", value: .json(OrderCreated.self))
+            .filter { _, order in
+                guard !order.customerID.isEmpty else { throw OrderRejected.missingCustomer }
+                return true
+            }
+            .withTimestamps { _, order in try order.eventTime() }
+            .groupByKey()
+            .windowed(by: OrdersPerMinute.windows)
+            .count(store: "orders-per-minute", emit: .final)
+            .map { window, count in
+                (window.key, CustomerMinute(customerID: window.key, windowStart: EventTime.iso8601(milliseconds: window.start),
+                                            windowEnd: EventTime.iso8601(milliseconds: window.end), orders: count))
+            }
+            .sink("orders-per-minute", value: .json(CustomerMinute.self))
+    }
+}
