@@ -24,16 +24,16 @@ struct OrderTotals: PipelineDefinition {
     let summary = "orders → customer-totals: per-customer order count and exact total in cents"
 
     var body: Topology {
-        Source("orders", value: .json(OrderCreated.self))
+        Source("orders", value: OrderCreatedFastDecoding.serde)
             .filter { _, order in
                 guard !order.customerID.isEmpty else { throw OrderRejected.missingCustomer }
                 return true
             }
             .groupByKey()
-            .aggregate(store: "customer-totals", initial: CustomerTotal.none, value: .json(CustomerTotal.self)) { total, record in
+            .aggregate(store: "customer-totals", initial: CustomerTotal.none, value: CustomerTotal.storeSerde) { total, record in
                 CustomerTotal(customerID: record.value.customerID, orders: total.orders + 1,
                               totalCents: total.totalCents + (try record.value.amountInCents()))
             }
-            .sink("customer-totals", value: .json(CustomerTotal.self))
+            .sink("customer-totals", value: CustomerTotal.outputSerde)
     }
 }

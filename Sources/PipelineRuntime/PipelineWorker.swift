@@ -24,6 +24,8 @@ final class PipelineWorker: ProcessingContext {
     private let consumer: LogConsumer
     private var stores: [String: (store: KeyValueStore, changelog: StoreChangelog)] = [:]
     private var handlers: [String: (RawRecord) throws -> Void] = [:]
+    /// Output topic names, validated once.
+    private var topicNames: [String: TopicName] = [:]
     private let commitIntervalNanoseconds: UInt64
     private var lastCommitNanoseconds: UInt64
     private var inTransaction = false
@@ -73,7 +75,14 @@ final class PipelineWorker: ProcessingContext {
     }
 
     func emit(_ record: RawRecord) throws {
-        try producer.send(topic: try TopicName(validating: record.topic), key: record.key, value: record.value,
+        let topic: TopicName
+        if let known = topicNames[record.topic] {
+            topic = known
+        } else {
+            topic = try TopicName(validating: record.topic)
+            topicNames[record.topic] = topic
+        }
+        try producer.send(topic: topic, key: record.key, value: record.value,
                           headers: record.headers.map { RecordHeader(key: $0.key, value: $0.value) },
                           timestamp: Timestamp(milliseconds: record.timestamp))
     }

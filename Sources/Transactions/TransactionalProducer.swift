@@ -26,6 +26,8 @@ package final class TransactionalProducer {
     private var participants: Set<TopicPartition> = []
     private var pendingOffsets: [(group: String, offsets: [TopicPartition: CommittedOffset])] = []
     private var inTransaction = false
+    /// Topics looked up once (a deleted topic fails at append time instead).
+    private var topics: [TopicName: Topic] = [:]
     /// Spreads keyless records round-robin (deterministically, for replayable simulations).
     private var keylessCounter: UInt64 = 0
     private var crashPoints: CrashPoints { log.options.crashPoints }
@@ -61,7 +63,13 @@ package final class TransactionalProducer {
         timestamp: Timestamp? = nil, partition explicitPartition: PartitionID? = nil
     ) throws(TransactionError) {
         guard inTransaction else { throw TransactionError(.invalidState, "send outside a transaction") }
-        let target = try logCall { () throws(LogError) in try log.topic(topic) }
+        let target: Topic
+        if let known = topics[topic] {
+            target = known
+        } else {
+            target = try logCall { () throws(LogError) in try log.topic(topic) }
+            topics[topic] = target
+        }
         let partition: PartitionID
         if let explicitPartition {
             _ = try logCall { () throws(LogError) in try target.partition(explicitPartition) }

@@ -1,0 +1,150 @@
+import Foundation
+import Sluice
+
+/// The hot path's serde for `OrderCreated`: it reads the five fields straight from the bytes
+/// when the record has the plain shape the services emit (one flat object, strings without
+/// escapes, a plain decimal amount) and falls back to `Codable` for anything else, so it
+/// decodes exactly what `JSONDecoder` decodes, only faster.
+enum OrderCreatedFastDecoding {
+    static let serde = Serde<OrderCreated>(
+        encode: { order in try Serde<OrderCreated>.json(OrderCreated.self).encode(order) },
+        decode: { bytes in try decode(bytes) })
+
+    static func decode(_ bytes: [UInt8]) throws -> OrderCreated {
+        if let order = bytes.withUnsafeBufferPointer(scanFlatObject) { return order }
+        return try JSONDecoder().decode(OrderCreated.self, from: Data(bytes))
+    }
+
+    /// The order, or nil when the bytes are not the plain shape (the caller then uses Codable).
+    private static func scanFlatObject(_ bytes: UnsafeBufferPointer<UInt8>) -> OrderCreated? {
+        var index = 0
+        func skipSpace() { while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 { index += 1 } }
+        /// A string without escapes or control characters; nil otherwise.
+        func plainString() -> String? {
+            guard index < bytes.count, bytes[index] == 0x22 else { return nil }
+            index += 1
+            let start = index
+            while index < bytes.count, bytes[index] != 0x22 {
+                if bytes[index] == 0x5C || bytes[index] < 0x20 { return nil }
+                index += 1
+            }
+            guard index < bytes.count else { return nil }
+            defer { index += 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        }
+        /// A plain JSON number: -?digits(.digits)? — no exponent.
+        func plainNumber() -> Decimal? {
+            let start = index
+            if index < bytes.count, bytes[index] == 0x2D { index += 1 }
+            let digitsStart = index
+            while index < bytes.count, bytes[index] >= 0x30 && bytes[index] <= 0x39 { index += 1 }
+            guard index > digitsStart, index - digitsStart <= 15 else { return nil }
+            if bytes[digitsStart] == 0x30 && index - digitsStart > 1 { return nil }
+            if index < bytes.count, bytes[index] == 0x2E {
+                index += 1
+                let fractionStart = index
+                while index < bytes.count, bytes[index] >= 0x30 && bytes[index] <= 0x39 { index += 1 }
+                guard index > fractionStart, index - fractionStart <= 6 else { return nil }
+            }
+            if index < bytes.count, bytes[index] == 0x65 || bytes[index] == 0x45 { return nil }
+            return Decimal(string: String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self),
+                           locale: Locale(identifier: "en_US_POSIX"))
+        }
+        var eventType: String?, orderID: String?, customerID: String?, amount: Decimal?, timestamp: String?
+        skipSpace()
+        guard index < bytes.count, bytes[index] == 0x7B else { return nil }
+        index += 1
+        while true {
+            skipSpace()
+            guard let name = plainString() else { return nil }
+            skipSpace()
+            guard index < bytes.count, bytes[index] == 0x3A else { return nil }
+            index += 1
+            skipSpace()
+            switch name {
+            case "event_type": guard eventType == nil, let value = plainString() else { return nil }; eventType = value
+            case "order_id": guard orderID == nil, let value = plainString() else { return nil }; orderID = value
+            case "customer_id": guard customerID == nil, let value = plainString() else { return nil }; customerID = value
+            case "timestamp": guard timestamp == nil, let value = plainString() else { return nil }; timestamp = value
+            case "amount": guard amount == nil, let value = plainNumber() else { return nil }; amount = value
+            default: return nil
+            }
+            skipSpace()
+            guard index < bytes.count else { return nil }
+            if bytes[index] == 0x2C { index += 1; continue }
+            guard bytes[index] == 0x7D else { return nil }
+            index += 1
+            break
+        }
+        skipSpace()
+        guard index == bytes.count, let eventType, let orderID, let customerID, let amount, let timestamp else { return nil }
+        return OrderCreated(eventType: eventType, orderID: orderID, customerID: customerID, amount: amount, timestamp: timestamp)
+    }
+}
+
+extension CustomerTotal {
+    /// The store's serde: the same JSON as the output (so `pipeline state show` reads it),
+    /// written directly and read back by ``parse(_:)`` — no `Codable` on the hot path.
+    static let storeSerde = Serde<CustomerTotal>(
+        encode: { total in try outputSerde.encode(total) },
+        decode: { bytes in try parse(bytes) ?? JSONDecoder().decode(CustomerTotal.self, from: Data(bytes)) })
+
+    /// Reads exactly what ``outputSerde`` writes (a customer id without escapes), or nil.
+    static func parse(_ bytes: [UInt8]) -> CustomerTotal? {
+        let prefix = Array("{\"customer_id\":\"".utf8)
+        let middle = Array("\",\"orders\":".utf8)
+        let suffix = Array(",\"total_cents\":".utf8)
+        guard bytes.count > prefix.count + middle.count + suffix.count + 3, bytes.starts(with: prefix), bytes.last == 0x7D else { return nil }
+        var index = prefix.count
+        let idStart = index
+        while index < bytes.count, bytes[index] != 0x22 {
+            if bytes[index] == 0x5C { return nil }
+            index += 1
+        }
+        let customerID = String(decoding: bytes[idStart..<index], as: UTF8.self)
+        guard bytes[index...].starts(with: middle) else { return nil }
+        index += middle.count
+        func integer() -> Int64? {
+            let start = index
+            while index < bytes.count, bytes[index] >= 0x30 && bytes[index] <= 0x39 { index += 1 }
+            guard index > start, index - start <= 18 else { return nil }
+            return bytes[start..<index].reduce(Int64(0)) { $0 * 10 + Int64($1 - 0x30) }
+        }
+        guard let orders = integer(), bytes[index...].starts(with: suffix) else { return nil }
+        index += suffix.count
+        guard let cents = integer(), index == bytes.count - 1 else { return nil }
+        return CustomerTotal(customerID: customerID, orders: orders, totalCents: cents)
+    }
+
+    /// The output serde: the contract's JSON, `{"customer_id":"CUST-4567","orders":3,"total_cents":3750}`,
+    /// written directly (the same bytes `JSONEncoder` with sorted keys writes).
+    static let outputSerde = Serde<CustomerTotal>(
+        encode: { total in
+            Array("{\"customer_id\":\(jsonString(total.customerID)),\"orders\":\(total.orders),\"total_cents\":\(total.totalCents)}".utf8)
+        },
+        decode: { bytes in try JSONDecoder().decode(CustomerTotal.self, from: Data(bytes)) })
+
+    /// A JSON string literal, escaped as `JSONEncoder` escapes (without escaping slashes).
+    static func jsonString(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case "\u{08}": result += "\\b"
+            case "\u{0C}": result += "\\f"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result + "\""
+    }
+}
