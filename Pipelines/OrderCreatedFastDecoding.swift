@@ -120,31 +120,7 @@ extension CustomerTotal {
     /// written directly (the same bytes `JSONEncoder` with sorted keys writes).
     static let outputSerde = Serde<CustomerTotal>(
         encode: { total in
-            Array("{\"customer_id\":\(jsonString(total.customerID)),\"orders\":\(total.orders),\"total_cents\":\(total.totalCents)}".utf8)
+            Array("{\"customer_id\":\(JSONText.quote(total.customerID)),\"orders\":\(total.orders),\"total_cents\":\(total.totalCents)}".utf8)
         },
         decode: { bytes in try JSONDecoder().decode(CustomerTotal.self, from: Data(bytes)) })
-
-    /// A JSON string literal, escaped as `JSONEncoder` escapes (without escaping slashes).
-    static func jsonString(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\u{08}": result += "\\b"
-            case "\u{0C}": result += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
-    }
 }

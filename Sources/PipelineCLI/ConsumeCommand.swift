@@ -2,6 +2,7 @@ import ArgumentParser
 import StreamCore
 import LogStorage
 import Foundation
+import Sluice
 
 extension IsolationLevel: ExpressibleByArgument {}
 
@@ -112,24 +113,5 @@ enum JSONEnvelope {
     }
 
     /// A JSON string literal.
-    static func quote(_ string: String) -> String {
-        var result = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
-    }
+    static func quote(_ string: String) -> String { JSONText.quote(string) }
 }
