@@ -19,6 +19,25 @@ struct OrderCreated: Codable, Sendable, Equatable {
         case timestamp
     }
 
+    init(eventType: String, orderID: String, customerID: String, amount: Decimal, timestamp: String) {
+        self.eventType = eventType
+        self.orderID = orderID
+        self.customerID = customerID
+        self.amount = amount
+        self.timestamp = timestamp
+    }
+
+    /// A missing `customer_id` decodes as empty, so the pipelines reject the order at the
+    /// process stage (a business rule), not as undecodable bytes.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        eventType = try container.decode(String.self, forKey: .eventType)
+        orderID = try container.decode(String.self, forKey: .orderID)
+        customerID = try container.decodeIfPresent(String.self, forKey: .customerID) ?? ""
+        amount = try container.decode(Decimal.self, forKey: .amount)
+        timestamp = try container.decode(String.self, forKey: .timestamp)
+    }
+
     /// The event time, milliseconds since the epoch, from `timestamp`.
     func eventTime() throws -> Int64 {
         guard let milliseconds = EventTime.milliseconds(iso8601: timestamp) else { throw OrderRejected.badTimestamp(timestamp) }

@@ -30,6 +30,8 @@ struct CopyCommand: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
 
     func run() throws {
+        // Before the slow start (open, recovery), so a Ctrl-C then still ends cleanly.
+        let stop = InterruptFlag()
         guard let interval = Units.milliseconds(commitInterval), interval > 0, interval <= 3_600_000 else {
             throw CLIError("invalid commit interval '\(commitInterval)' (between 1ms and 1h, e.g. 100ms)")
         }
@@ -48,7 +50,6 @@ struct CopyCommand: ParsableCommand {
             options.guarantee = guarantee
             log.startBackgroundMaintenance()
             let copier = try TransactionalCopier(log: log, coordinator: coordinator, options: options)
-            let stop = InterruptFlag()
             let reporter = ProgressReporter()
             let started = Date()
             try copier.run(untilIdle: untilIdle, shouldStop: { stop.isSet }) { progress in

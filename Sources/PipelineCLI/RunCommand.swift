@@ -19,6 +19,8 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
 
     func run() throws {
+        // Before the slow start (open, recovery, restore), so a Ctrl-C then still ends cleanly.
+        let stop = InterruptFlag()
         guard let pipeline = CatalogRegistry.catalog.pipeline(named: name) else {
             let known = CatalogRegistry.catalog.pipelines.map(\.name).joined(separator: ", ")
             throw CLIError("unknown pipeline '\(name)' (the catalog has: \(known.isEmpty ? "none" : known))")
@@ -31,7 +33,6 @@ struct RunCommand: ParsableCommand {
             } catch let error as PipelineRunError {
                 throw CLIError(error.description)
             }
-            let stop = InterruptFlag()
             let reporter = ProgressReporter()
             let started = Date()
             var lastCount = 0
