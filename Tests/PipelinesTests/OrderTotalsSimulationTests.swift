@@ -72,7 +72,7 @@ struct PipelineSimulation {
     private let orderCount: Int
     private let pollRecordsMax: Int
     private var inputs: [TopicPartition: [(offset: Offset, value: [UInt8])]] = [:]
-    private var armed: (CrashPoint, Int)?
+    private var armed = ArmedCrash.none
     private var lastCommitted: [TopicPartition: Offset] = [:]
 
     init(seed: UInt64, model: any SimulationModel) {
@@ -95,8 +95,8 @@ struct PipelineSimulation {
                 outcome.crashes += 1
                 disk.restart()
             case .finished:
-                disk.crash(afterOperations: Int.max)
-                armed = nil
+                armed = .none
+                armed.arm(disk)
                 let log = try open()
                 defer { log.close() }
                 let coordinator = try TransactionCoordinator(log: log, config: coordinatorConfig)
@@ -120,29 +120,15 @@ struct PipelineSimulation {
         var options = LogOptions()
         options.offsetsTopicPartitions = 2
         options.internalSegmentBytesMax = 2048
-        let disk = self.disk
-        if let (point, occurrence) = armed {
-            let counter = Counter()
-            options.crashPoints = CrashPoints { reached in
-                if reached == point && counter.increment() == occurrence { disk.crash() }
-            }
-        }
+        options.crashPoints = armed.crashPoints(for: disk)
         var logger = Logger(label: "simulation")
         logger.logLevel = .critical
         return try LogManager.open(directory: "/data", storage: disk, clock: clock, options: options, logger: logger)
     }
 
     private mutating func arm() {
-        armed = nil
-        switch random.next() % 10 {
-        case 0...4:
-            armed = (CrashPoint.allCases[Int(random.next() % UInt64(CrashPoint.allCases.count))], Int(random.next() % 3) + 1)
-            disk.crash(afterOperations: Int.max)
-        case 5...8:
-            disk.crash(afterOperations: Int(random.next() % 500))
-        default:
-            disk.crash(afterOperations: Int.max)
-        }
+        armed = ArmedCrash.draw(&random, operationsMax: 500, pointShare: 0.5, operationsShare: 0.4)
+        armed.arm(disk)
     }
 
     /// The orders (about 5% poison), produced crash-free and synced; the reference reads them back.
@@ -240,16 +226,6 @@ struct PipelineSimulation {
     }
 }
 
-/// Counts occurrences across threads.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    func increment() -> Int {
-        lock.lock(); defer { lock.unlock() }
-        value += 1
-        return value
-    }
-}
 
 /// The value of a dead letter's header, as text.
 func header(_ name: String, of record: ConsumerRecord) -> String {

@@ -174,12 +174,7 @@ struct StoreSimulation {
 
     private func makeCrashPoints() -> CrashPoints {
         guard let (point, occurrence) = armedPoint else { return .disabled }
-        let disk = self.disk
-        let counter = Counter()
-        return CrashPoints { reached in
-            guard reached == point else { return }
-            if counter.increment() == occurrence { disk.crash() }
-        }
+        return ArmedCrash.point(point, occurrence: occurrence).crashPoints(for: disk)
     }
 
     /// Sometimes flips a byte of a checkpoint (a bad sector): restore must fall back.
@@ -361,17 +356,6 @@ struct StoreSimulation {
             commits += 1
             return .committed(commits)
         }
-    }
-}
-
-/// Counts occurrences across threads.
-final class Counter: @unchecked Sendable {
-    private let lock = Lock()
-    private var value = 0
-    func increment() -> Int {
-        lock.lock(); defer { lock.unlock() }
-        value += 1
-        return value
     }
 }
 

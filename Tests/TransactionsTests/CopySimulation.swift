@@ -118,33 +118,14 @@ struct CopySimulation {
 
     /// Arms this round's fault; returns the named crash point when one was armed.
     private mutating func arm() -> CrashPoint? {
-        armedPoint = nil
-        switch random.next() % 10 {
-        case 0...5:
-            let point = CrashPoint.allCases[Int(random.next() % UInt64(CrashPoint.allCases.count))]
-            armedPoint = (point, Int(random.next() % 3) + 1)
-            disk.crash(afterOperations: Int.max)
-            return point
-        case 6...8:
-            disk.crash(afterOperations: Int(random.next() % 400))
-            return nil
-        default:
-            disk.crash(afterOperations: Int.max)
-            return nil
-        }
+        armed = ArmedCrash.draw(&random, operationsMax: 400)
+        armed.arm(disk)
+        return armed.point
     }
 
-    private var armedPoint: (CrashPoint, Int)?
+    private var armed = ArmedCrash.none
 
-    private func makeCrashPoints() -> CrashPoints {
-        guard let (point, occurrence) = armedPoint else { return .disabled }
-        let disk = self.disk
-        let counter = Counter()
-        return CrashPoints { reached in
-            guard reached == point else { return }
-            if counter.increment() == occurrence { disk.crash() }
-        }
-    }
+    private func makeCrashPoints() -> CrashPoints { armed.crashPoints(for: disk) }
 
     private func open(_ crashPoints: CrashPoints) throws -> LogManager {
         var options = LogOptions()
@@ -211,16 +192,6 @@ struct CopySimulation {
     }
 }
 
-/// Counts occurrences across threads.
-final class Counter: @unchecked Sendable {
-    private let lock = Lock()
-    private var value = 0
-    func increment() -> Int {
-        lock.lock(); defer { lock.unlock() }
-        value += 1
-        return value
-    }
-}
 
 /// The exactly-once invariants, checked on a read-committed view of the log:
 /// - every record in the target is a source record, and none appears twice;
