@@ -106,7 +106,7 @@ package final class LogProducer: @unchecked Sendable {
     ) throws(LogError) -> PendingRecord {
         let target = try log.topic(topic)
         let recordBytes = (key?.count ?? 0) + (value?.count ?? 0)
-            + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 10 } + 32
+            + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 10 } + 40
         let limit = min(config.batchBytesMax, target.config.batchBytesMax)
         if recordBytes + RecordBatchHeader.sizeBytes > target.config.batchBytesMax {
             throw LogError(.recordTooLarge, "a record of \(recordBytes) bytes exceeds topic '\(topic)'s limit of \(target.config.batchBytesMax) bytes")

@@ -84,7 +84,10 @@ package final class TransactionalProducer {
         var builder = open[topicPartition] ?? RecordBatchBuilder(
             codec: target.config.compression.codec ?? .none, producerID: producerID, producerEpoch: producerEpoch,
             baseSequence: sequences[topicPartition] ?? 0, isTransactional: true)
-        let recordBytes = (key?.count ?? 0) + (value?.count ?? 0) + 32
+        // An upper bound of the record's encoded size: varints and attributes take at most 36
+        // bytes, each header at most 10 more than its key and value.
+        let recordBytes = (key?.count ?? 0) + (value?.count ?? 0) + 40
+            + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 10 }
         if !builder.isEmpty && builder.estimatedSizeBytes + recordBytes > min(batchBytesMax, target.config.batchBytesMax) {
             open[topicPartition] = builder
             try flush([topicPartition])

@@ -167,3 +167,24 @@ struct CoordinatorTests {
         #expect(unknown?.code == .unknownTransactionalID)
     }
 }
+
+@Suite("Transactional batches stay under the topic's batch limit")
+struct TransactionalBatchSizeTests {
+    @Test("records with many headers are batched under a small limit", arguments: [UInt64(1), 2, 3])
+    func headerHeavyRecords(seed: UInt64) throws {
+        let engine = try TestEngine(seed: seed)
+        let topic = TopicName(rawValue: "letters")!
+        try engine.log.createTopic(topic, config: TopicConfig(partitionCount: 1, segmentBytesMax: 4096, batchBytesMax: 1024))
+        let producer = TransactionalProducer(log: engine.log, coordinator: engine.coordinator, transactionalID: "headers")
+        try producer.initTransactions()
+        try producer.beginTransaction()
+        var random = SeededRandom(seed: seed)
+        for index in 0..<60 {
+            let headers = (0..<12).map { RecordHeader("dlq.header-\($0)", String(repeating: "x", count: Int(random.next() % 20))) }
+            try producer.send(topic: topic, key: [UInt8]("k\(index)"), value: [UInt8](String(repeating: "v", count: Int(random.next() % 100))),
+                              headers: headers, partition: PartitionID(0))
+        }
+        try producer.commitTransaction()
+        #expect(try engine.values(topic).count == 60, "seed \(seed)")
+    }
+}
