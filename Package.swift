@@ -94,6 +94,15 @@ let package = Package(
             swiftSettings: strictSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .target(
+            name: "EngineTestSupport",
+            dependencies: [
+                "StreamCore", "LogStorage", "Transactions", "Simulation",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/EngineTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "StreamCoreTests", dependencies: ["StreamCore"], swiftSettings: strictSettings),
         .testTarget(name: "SimulationTests", dependencies: ["StreamCore", "Simulation"], swiftSettings: strictSettings),
         .testTarget(name: "RecordFormatTests", dependencies: ["StreamCore", "RecordFormat"], swiftSettings: strictSettings),
@@ -105,7 +114,7 @@ let package = Package(
         .testTarget(
             name: "TransactionsTests",
             dependencies: [
-                "StreamCore", "RecordFormat", "LogStorage", "Transactions", "Simulation",
+                "StreamCore", "RecordFormat", "LogStorage", "Transactions", "Simulation", "EngineTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -113,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "StateStoresTests",
             dependencies: [
-                "StreamCore", "RecordFormat", "LogStorage", "Transactions", "StateStores", "Simulation",
+                "StreamCore", "RecordFormat", "LogStorage", "Transactions", "StateStores", "Simulation", "EngineTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -121,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "PipelinesTests",
             dependencies: [
-                "pipeline", "Sluice", "StreamCore", "RecordFormat", "LogStorage", "Transactions", "PipelineRuntime", "Simulation",
+                "pipeline", "Sluice", "StreamCore", "RecordFormat", "LogStorage", "Transactions", "PipelineRuntime", "Simulation", "EngineTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import EngineTestSupport
 import Sluice
 import StreamCore
 import RecordFormat
@@ -110,20 +111,10 @@ struct PipelineSimulation {
         return outcome
     }
 
-    private var coordinatorConfig: TransactionCoordinatorConfig {
-        var config = TransactionCoordinatorConfig()
-        config.transactionLogPartitions = 2
-        return config
-    }
+    private var coordinatorConfig: TransactionCoordinatorConfig { testCoordinatorConfig() }
 
     private func open() throws -> LogManager {
-        var options = LogOptions()
-        options.offsetsTopicPartitions = 2
-        options.internalSegmentBytesMax = 2048
-        options.crashPoints = armed.crashPoints(for: disk)
-        var logger = Logger(label: "simulation")
-        logger.logLevel = .critical
-        return try LogManager.open(directory: "/data", storage: disk, clock: clock, options: options, logger: logger)
+        try openSimulatedLog(disk: disk, clock: clock, crashPoints: armed.crashPoints(for: disk), internalSegmentBytesMax: 2048)
     }
 
     private mutating func arm() {

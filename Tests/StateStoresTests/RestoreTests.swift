@@ -1,4 +1,5 @@
 import Testing
+import EngineTestSupport
 import StreamCore
 import RecordFormat
 import LogStorage
@@ -31,15 +32,15 @@ import Simulation
     }
 
     /// A fresh store restored from the engine's disk.
-    private func restored(_ engine: StoreTestEngine) throws -> (KeyValueStore, RestoreSummary) {
+    private func restored(_ engine: TestEngine) throws -> (KeyValueStore, RestoreSummary) {
         let store = KeyValueStore(name: "counts")
         let changelog = try StoreChangelog(log: engine.log, application: application, store: store, partition: partition, partitionCount: 3)
         let summary = try changelog.restore()
         return (store, summary)
     }
 
-    private func setUp() throws -> (StoreTestEngine, KeyValueStore, StoreChangelog, TransactionalProducer) {
-        let engine = try StoreTestEngine()
+    private func setUp() throws -> (TestEngine, KeyValueStore, StoreChangelog, TransactionalProducer) {
+        let engine = try TestEngine()
         let producer = try engine.producer()
         let store = KeyValueStore(name: "counts")
         let changelog = try StoreChangelog(log: engine.log, application: application, store: store, partition: partition, partitionCount: 3)
@@ -138,7 +139,7 @@ import Simulation
     }
 
     @Test func abortedTransactionsNeverReachARestoredStore() throws {
-        let engine = try StoreTestEngine()
+        let engine = try TestEngine()
         // Tiny batches: every send flushes the previous record, so open transactions reach the log.
         let producer = try engine.producer(batchBytesMax: 64)
         let store = KeyValueStore(name: "counts")
@@ -168,7 +169,7 @@ import Simulation
     }
 
     @Test func windowStoreRestoresFromCheckpointAndChangelog() throws {
-        let engine = try StoreTestEngine()
+        let engine = try TestEngine()
         let producer = try engine.producer()
         let store = WindowStore(name: "windows")
         let changelog = try StoreChangelog(log: engine.log, application: application, store: store, partition: partition, partitionCount: 3)

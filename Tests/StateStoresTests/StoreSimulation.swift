@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import EngineTestSupport
 import Logging
 import StreamCore
 import RecordFormat
@@ -105,20 +106,10 @@ struct StoreSimulation {
         return outcome
     }
 
-    private var coordinatorConfig: TransactionCoordinatorConfig {
-        var config = TransactionCoordinatorConfig()
-        config.transactionLogPartitions = 2
-        return config
-    }
+    private var coordinatorConfig: TransactionCoordinatorConfig { testCoordinatorConfig() }
 
     private func open() throws -> LogManager {
-        var options = LogOptions()
-        options.offsetsTopicPartitions = 2
-        options.internalSegmentBytesMax = 1500
-        options.crashPoints = makeCrashPoints()
-        var logger = Logger(label: "store-simulation")
-        logger.logLevel = .critical
-        return try LogManager.open(directory: directory, storage: disk, clock: clock, options: options, logger: logger)
+        try openSimulatedLog(disk: disk, clock: clock, crashPoints: makeCrashPoints(), internalSegmentBytesMax: 1500, directory: directory)
     }
 
     /// Creates the topics and the input records (crash-free, synced).

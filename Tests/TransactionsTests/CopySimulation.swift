@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import EngineTestSupport
 import StreamCore
 import RecordFormat
 import LogStorage
@@ -83,11 +84,7 @@ struct CopySimulation {
         return outcome
     }
 
-    private var coordinatorConfig: TransactionCoordinatorConfig {
-        var config = TransactionCoordinatorConfig()
-        config.transactionLogPartitions = 2
-        return config
-    }
+    private var coordinatorConfig: TransactionCoordinatorConfig { testCoordinatorConfig() }
 
     /// Creates the topics and the source records (crash-free, synced).
     private mutating func setUp() throws {
@@ -128,13 +125,7 @@ struct CopySimulation {
     private func makeCrashPoints() -> CrashPoints { armed.crashPoints(for: disk) }
 
     private func open(_ crashPoints: CrashPoints) throws -> LogManager {
-        var options = LogOptions()
-        options.offsetsTopicPartitions = 2
-        options.internalSegmentBytesMax = 1500
-        options.crashPoints = crashPoints
-        var logger = Logger(label: "simulation")
-        logger.logLevel = .critical
-        return try LogManager.open(directory: directory, storage: disk, clock: clock, options: options, logger: logger)
+        try openSimulatedLog(disk: disk, clock: clock, crashPoints: crashPoints, internalSegmentBytesMax: 1500, directory: directory)
     }
 
     /// One life of the engine: open (recovering), check, copy some transactions.
