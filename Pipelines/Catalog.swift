@@ -5,4 +5,5 @@ let catalog = PipelineCatalog([
     OrderTotals(),
     PaymentService(),
     OrdersPerMinute(),
+    OrderEnrichment(),
 ])

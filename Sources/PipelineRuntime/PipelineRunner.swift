@@ -16,8 +16,8 @@ package struct PipelineProgress: Sendable, Equatable {
 /// in turn on the calling thread.
 ///
 /// Source topics must exist and have the same number of partitions (worker P reads partition P
-/// of each). Sink topics and the dead-letter topic `<pipeline>.dlq` are created like the first
-/// source when missing.
+/// of each). Sink topics, internal (repartition) topics and the dead-letter topic
+/// `<pipeline>.dlq` are created like the first source when missing.
 package final class PipelineRunner {
     package let pipeline: any PipelineDefinition
     private let log: LogManager
@@ -28,11 +28,19 @@ package final class PipelineRunner {
     package init(pipeline: any PipelineDefinition, log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int = 2000) throws {
         self.pipeline = pipeline
         self.log = log
-        let topology = pipeline.body
-        let sources = try topology.sourceTopics.map { try log.topic(named: $0) }
+        let topology = pipeline.topology
+        let internalTopics = Set(topology.internalTopics)
+        let sources = try topology.sourceTopics.filter { !internalTopics.contains($0) }.map { try log.topic(named: $0) }
         guard let first = sources.first else { throw PipelineRunError("pipeline '\(pipeline.name)' reads no topic") }
-        if let odd = sources.first(where: { $0.partitionCount != first.partitionCount }) {
-            throw PipelineRunError("source topics must have the same partition count: \(first.name) has \(first.partitionCount), \(odd.name) has \(odd.partitionCount)")
+        for name in topology.internalTopics {
+            let topic = try TopicName(validating: name)
+            if !log.hasTopic(topic) { try log.createTopic(topic, config: first.config) }
+        }
+        for source in try topology.sourceTopics.map({ try log.topic(named: $0) }) where source.partitionCount != first.partitionCount {
+            throw PipelineRunError("""
+                source topics must be co-partitioned (the same partition count): \(first.name) has \(first.partitionCount), \
+                \(source.name) has \(source.partitionCount)
+                """)
         }
         for name in topology.sinkTopics + [DeadLetters.topic(for: pipeline.name)] {
             let topic = try TopicName(validating: name)

@@ -12,8 +12,15 @@ import StateStores
 /// commit, apply the stores' staged writes. On start the worker fences any previous holder of
 /// its id (`initTransactions`) and restores its stores from checkpoint + committed changelog.
 ///
+/// A worker reading several topics (a stream and the table it joins, a repartition topic)
+/// processes their records in timestamp order: it buffers what it polled per partition and takes
+/// the oldest head, waiting (polling more) while a partition that still has records to read has
+/// none buffered, as Kafka Streams does. Table topics come first on equal timestamps.
+///
 /// - Invariant: outputs, dead letters, state changes and consumed offsets of the worker commit
 ///   in one transaction; its stores' committed state is the fold of its committed changelog.
+/// - Invariant: the committed offset of a partition is the offset after the last record
+///   processed from it (polled but buffered records are not committed).
 /// Thread-safety: one thread; workers share nothing mutable.
 final class PipelineWorker: ProcessingContext {
     let partition: Int32
@@ -30,6 +37,11 @@ final class PipelineWorker: ProcessingContext {
     private var lastCommitNanoseconds: UInt64
     private var inTransaction = false
     private var commitsSinceCheckpoint = 0
+    /// Polled, unprocessed records per input partition; used when the worker reads several
+    /// topics and merges them by timestamp.
+    private var buffered: [TopicPartition: ArraySlice<ConsumerRecord>] = [:]
+    private let mergesByTimestamp: Bool
+    private let pollRecordsMax: Int
     private(set) var recordsProcessed = 0
     private(set) var deadLettered = 0
 
@@ -39,6 +51,8 @@ final class PipelineWorker: ProcessingContext {
          log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int) throws {
         self.partition = partition
         self.log = log
+        self.pollRecordsMax = pollRecordsMax
+        mergesByTimestamp = topology.sourceTopics.count > 1
         pipelineName = pipeline.name
         let configuration = pipeline.configuration
         group = configuration.consumerGroup ?? pipeline.name
@@ -95,7 +109,7 @@ final class PipelineWorker: ProcessingContext {
     ///   worker took over), log errors.
     @discardableResult
     func step() throws -> Int {
-        let records = try consumer.poll()
+        let records = try mergesByTimestamp ? pollInTimestampOrder() : consumer.poll()
         if !records.isEmpty && !inTransaction {
             try producer.beginTransaction()
             inTransaction = true
@@ -125,7 +139,9 @@ final class PipelineWorker: ProcessingContext {
         guard inTransaction else { return }
         for entry in stores.values where entry.store.hasStagedChanges { _ = try entry.changelog.send(through: producer) }
         var positions: [TopicPartition: Offset] = [:]
-        for topicPartition in consumer.assignment { positions[topicPartition] = try consumer.position(topicPartition) }
+        for topicPartition in consumer.assignment {
+            positions[topicPartition] = try buffered[topicPartition]?.first?.offset ?? consumer.position(topicPartition)
+        }
         try producer.sendOffsets(positions, group: group)
         try producer.commitTransaction()
         inTransaction = false
@@ -138,8 +154,35 @@ final class PipelineWorker: ProcessingContext {
         }
     }
 
-    /// Read-committed lag of the worker's input partitions.
-    var lag: Int64 { (try? consumer.lag().values.reduce(0, +)) ?? 0 }
+    /// Polls, buffers, and returns the buffered records that can be processed now, oldest first
+    /// (at most `pollRecordsMax`): it stops at a partition whose buffer ran dry while it still
+    /// has records to read, since one of those may be older than every buffered record.
+    private func pollInTimestampOrder() throws -> [ConsumerRecord] {
+        for record in try consumer.poll() { buffered[record.topicPartition, default: []].append(record) }
+        let unread = try consumer.lag()
+        let assignment = consumer.assignment
+        var result: [ConsumerRecord] = []
+        while result.count < pollRecordsMax {
+            var oldest: TopicPartition?
+            var oldestTime = Int64.max
+            for topicPartition in assignment {
+                if let head = buffered[topicPartition]?.first {
+                    if oldest == nil || head.timestamp.rawValue < oldestTime {
+                        oldest = topicPartition
+                        oldestTime = head.timestamp.rawValue
+                    }
+                } else if unread[topicPartition, default: 0] > 0 {
+                    return result
+                }
+            }
+            guard let oldest, let record = buffered[oldest]?.popFirst() else { return result }
+            result.append(record)
+        }
+        return result
+    }
+
+    /// Read-committed lag of the worker's input partitions, buffered records included.
+    var lag: Int64 { ((try? consumer.lag().values.reduce(0, +)) ?? 0) + Int64(buffered.values.reduce(0) { $0 + $1.count }) }
 
     /// Whether a transaction is open (records processed but not committed).
     var hasUncommittedWork: Bool { inTransaction }

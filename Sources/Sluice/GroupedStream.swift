@@ -60,9 +60,10 @@ public struct GroupedStream<Key, Value> {
 }
 
 extension RecordStream {
-    /// Groups by the current key, which `key` serialises for the state store.
+    /// Groups by the current key, which `key` serialises for the state store. After a change
+    /// of key (``key(by:)``) the records are first repartitioned by their new key.
     public func groupByKey(key: Serde<Key>) -> GroupedStream<Key, Value> {
-        GroupedStream(stream: self, keySerde: key)
+        GroupedStream(stream: partitionedByKey(key, for: "groupByKey"), keySerde: key)
     }
 }
 

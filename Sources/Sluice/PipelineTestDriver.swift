@@ -6,8 +6,9 @@ import RecordFormat
 /// records (typed or raw), then read what it wrote and what it keeps in its stores.
 ///
 /// Records are partitioned by key exactly as the log would (Kafka's murmur2), each partition
-/// with its own worker and stores, as in the real runtime. Failures are collected in
-/// ``failures``, never dropped.
+/// with its own worker and stores, as in the real runtime. Records a pipeline writes to a topic
+/// it reads itself (its repartition topics) are fed back in, in the order written, before the
+/// next sent record. Failures are collected in ``failures``, never dropped.
 ///
 /// Thread-safety: one thread.
 public final class PipelineTestDriver {
@@ -16,6 +17,10 @@ public final class PipelineTestDriver {
     private var workers: [Worker] = []
     private var outputs: [String: [RawRecord]] = [:]
     private var offsets: [String: Int64] = [:]
+    private let sourceTopics: Set<String>
+    /// Records written to the pipeline's own source topics, waiting to be processed.
+    private var pending: [RawRecord] = []
+    private var draining = false
     /// Virtual wall-clock time, milliseconds since the epoch; records sent without a timestamp
     /// get this one.
     public private(set) var currentTime: Int64
@@ -24,7 +29,8 @@ public final class PipelineTestDriver {
 
     public init(_ pipeline: some PipelineDefinition, partitions: Int = 1, startTime: Int64 = 1_750_000_000_000) {
         precondition(partitions >= 1, "a pipeline needs at least one partition")
-        topology = pipeline.body
+        topology = pipeline.topology
+        sourceTopics = Set(topology.sourceTopics)
         partitionCount = partitions
         currentTime = startTime
         workers = (0..<partitions).map { Worker(partition: Int32($0), driver: self) }
@@ -39,17 +45,33 @@ public final class PipelineTestDriver {
 
     /// Sends bytes as they are (for poison and test data).
     public func sendRaw(to topic: String, key: [UInt8]?, bytes: [UInt8]?, timestamp: Int64? = nil, headers: [RawRecord.Header] = []) {
-        let partition = key.map { Int(Murmur2Partitioner.partition(forKey: $0, partitionCount: partitionCount).rawValue) } ?? 0
-        let offset = offsets[topic, default: 0]
-        offsets[topic] = offset + 1
-        let record = RawRecord(topic: topic, partition: Int32(partition), offset: offset, key: key, value: bytes,
-                               timestamp: timestamp ?? currentTime, headers: headers)
-        workers[partition].process(record)
+        pending.append(RawRecord(topic: topic, key: key, value: bytes, timestamp: timestamp ?? currentTime, headers: headers))
+        drain()
+    }
+
+    /// Processes the pending records, including those the processing feeds back.
+    private func drain() {
+        guard !draining else { return }
+        draining = true
+        defer { draining = false }
+        while !pending.isEmpty {
+            var record = pending.removeFirst()
+            let partition = record.key.map { Int(Murmur2Partitioner.partition(forKey: $0, partitionCount: partitionCount).rawValue) } ?? 0
+            record.partition = Int32(partition)
+            record.offset = offsets[record.topic, default: 0]
+            offsets[record.topic] = record.offset + 1
+            workers[partition].process(record)
+        }
     }
 
     /// Sends a string value keyed by a string.
     public func sendRaw(to topic: String, key: String?, value: String, timestamp: Int64? = nil) {
         sendRaw(to: topic, key: key.map { Array($0.utf8) }, bytes: Array(value.utf8), timestamp: timestamp)
+    }
+
+    /// Sends a tombstone (a null value) for a string key: it deletes the key from a table.
+    public func sendTombstone(to topic: String, key: String, timestamp: Int64? = nil) {
+        sendRaw(to: topic, key: Array(key.utf8), bytes: nil, timestamp: timestamp)
     }
 
     /// Moves virtual time forward.
@@ -80,7 +102,10 @@ public final class PipelineTestDriver {
         return merged
     }
 
-    fileprivate func record(_ output: RawRecord) { outputs[output.topic, default: []].append(output) }
+    fileprivate func record(_ output: RawRecord) {
+        outputs[output.topic, default: []].append(output)
+        if sourceTopics.contains(output.topic) { pending.append(output) }
+    }
     fileprivate func record(_ failure: RecordFailure) { failures.append(failure) }
 
     /// One partition's worker: its compiled topology and its stores.

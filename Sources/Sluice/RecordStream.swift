@@ -31,7 +31,7 @@ public func Source<Key, Value>(_ topic: String, key: Serde<Key>, value: Serde<Va
     let graph = TopologyGraph()
     let node = StreamNode<Key, Value>()
     let operatorName = "source-\(topic)"
-    graph.addSource(.init(topic: topic) { context in
+    graph.addSource(.init(topic: .external(topic)) { context in
         let downstream = node.compile(context)
         return { raw in
             let record: StreamRecord<Key, Value>
@@ -46,7 +46,7 @@ public func Source<Key, Value>(_ topic: String, key: Serde<Key>, value: Serde<Va
             try downstream(record)
         }
     })
-    return RecordStream(node: node, graph: graph)
+    return RecordStream(node: node, graph: graph, valueSerde: value)
 }
 
 /// Reads a topic of string keys.
@@ -61,6 +61,17 @@ public func Source<Value>(_ topic: String, value: Serde<Value>) -> RecordStream<
 public struct RecordStream<Key, Value> {
     let node: StreamNode<Key, Value>
     let graph: TopologyGraph
+    /// How to write this stream's values to an internal topic, when known (the source's serde,
+    /// kept by operators that keep the value type); repartitioning uses it.
+    var valueSerde: Serde<Value>? = nil
+    /// Whether an operator may have changed the keys since the source (or the last
+    /// repartition), so records may sit in a partition other than their key's.
+    var rekeyed = false
+
+    /// This stream's records with the given value serde and keying.
+    func carrying(_ serde: Serde<Value>?, rekeyed: Bool) -> RecordStream<Key, Value> {
+        RecordStream(node: node, graph: graph, valueSerde: serde, rekeyed: rekeyed)
+    }
 
     /// Attaches a stateless step that turns each record into zero or more records.
     func derive<K2, V2>(_ kind: String, _ step: @escaping (StreamRecord<Key, Value>, (StreamRecord<K2, V2>) throws -> Void) throws -> Void) -> RecordStream<K2, V2> {
@@ -85,22 +96,24 @@ public struct RecordStream<Key, Value> {
     public func mapValues<V2>(_ transform: @escaping (Value) throws -> V2) -> RecordStream<Key, V2> {
         derive("mapValues") { record, forward in
             try forward(StreamRecord(key: record.key, value: try transform(record.value), timestamp: record.timestamp, headers: record.headers))
-        }
+        }.carrying(nil, rekeyed: rekeyed)
     }
 
-    /// Transforms each record into a new key and value (a re-keying when the key changes).
+    /// Transforms each record into a new key and value. Like ``key(by:)``, a stateful step after
+    /// it repartitions; since the value type changed, give that step's serdes with
+    /// ``repartition(key:value:name:)``.
     public func map<K2, V2>(_ transform: @escaping (Key, Value) throws -> (K2, V2)) -> RecordStream<K2, V2> {
         derive("map") { record, forward in
             let (key, value) = try transform(record.key, record.value)
             try forward(StreamRecord(key: key, value: value, timestamp: record.timestamp, headers: record.headers))
-        }
+        }.carrying(nil, rekeyed: true)
     }
 
     /// Keeps the records for which `isIncluded` is true.
     public func filter(_ isIncluded: @escaping (Key, Value) throws -> Bool) -> RecordStream<Key, Value> {
         derive("filter") { record, forward in
             if try isIncluded(record.key, record.value) { try forward(record) }
-        }
+        }.carrying(valueSerde, rekeyed: rekeyed)
     }
 
     /// Turns each record into any number of values under the same key.
@@ -109,7 +122,7 @@ public struct RecordStream<Key, Value> {
             for value in try transform(record.value) {
                 try forward(StreamRecord(key: record.key, value: value, timestamp: record.timestamp, headers: record.headers))
             }
-        }
+        }.carrying(nil, rekeyed: rekeyed)
     }
 
     /// Turns each record into any number of records.
@@ -118,7 +131,7 @@ public struct RecordStream<Key, Value> {
             for (key, value) in try transform(record.key, record.value) {
                 try forward(StreamRecord(key: key, value: value, timestamp: record.timestamp, headers: record.headers))
             }
-        }
+        }.carrying(nil, rekeyed: true)
     }
 
     /// Sets each record's event time (milliseconds since the epoch) from its key and value;
@@ -128,7 +141,7 @@ public struct RecordStream<Key, Value> {
             var stamped = record
             stamped.timestamp = try extract(record.key, record.value)
             try forward(stamped)
-        }
+        }.carrying(valueSerde, rekeyed: rekeyed)
     }
 
     /// Sees each record without changing it (logging, metrics).
@@ -136,14 +149,17 @@ public struct RecordStream<Key, Value> {
         derive("peek") { record, forward in
             try action(record.key, record.value)
             try forward(record)
-        }
+        }.carrying(valueSerde, rekeyed: rekeyed)
     }
 
-    /// Chooses a new key from each value.
+    /// Chooses a new key from each value. Records may then sit in a partition other than their
+    /// new key's, so a stateful step after this (a grouping, a join) first sends them through
+    /// an internal repartition topic (`<pipeline>-<operator>-repartition`), partitioned by the
+    /// new key, inside the same transactions as everything else.
     public func key<K2>(by selector: @escaping (Value) throws -> K2) -> RecordStream<K2, Value> {
         derive("key") { record, forward in
             try forward(StreamRecord(key: try selector(record.value), value: record.value, timestamp: record.timestamp, headers: record.headers))
-        }
+        }.carrying(valueSerde, rekeyed: true)
     }
 
     /// Splits the stream: each record goes to the first branch whose predicate holds; records
@@ -171,8 +187,12 @@ public struct RecordStream<Key, Value> {
                 try otherwise(record)
             }
         }
-        var result: [String: RecordStream<Key, Value>] = ["default": RecordStream(node: fallback, graph: graph)]
-        for (index, predicate) in predicates.enumerated() { result[predicate.name] = RecordStream(node: nodes[index], graph: graph) }
+        var result: [String: RecordStream<Key, Value>] = [
+            "default": RecordStream(node: fallback, graph: graph, valueSerde: valueSerde, rekeyed: rekeyed),
+        ]
+        for (index, predicate) in predicates.enumerated() {
+            result[predicate.name] = RecordStream(node: nodes[index], graph: graph, valueSerde: valueSerde, rekeyed: rekeyed)
+        }
         return result
     }
 
@@ -182,7 +202,7 @@ public struct RecordStream<Key, Value> {
         let merged = StreamNode<Key, Value>()
         node.attach { context in merged.compile(context) }
         other.node.attach { context in merged.compile(context) }
-        return RecordStream(node: merged, graph: graph)
+        return RecordStream(node: merged, graph: graph, valueSerde: valueSerde ?? other.valueSerde, rekeyed: rekeyed || other.rekeyed)
     }
 
     /// Writes every record to a topic, encoding key and value with the given serdes. Keyed

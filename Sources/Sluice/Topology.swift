@@ -1,22 +1,41 @@
 /// A pipeline's dataflow: its sources, the operators between them and its sinks.
 ///
-/// Built once from a ``PipelineDefinition/body``, then instantiated once per worker (one input
-/// partition): ``compile(for:)`` gives, per source topic, the function that runs one raw record
-/// through every operator with that worker's state and output.
+/// Built once from a ``PipelineDefinition/body``, named after its pipeline (internal topics such
+/// as repartition topics are `<pipeline>-<name>-repartition`), then instantiated once per worker
+/// (one input partition): ``compile(for:)`` gives, per source topic, the function that runs one
+/// raw record through every operator with that worker's state and output.
 public struct Topology: Sendable {
-    let graphs: [TopologyGraph]
+    private let parts: [TopologyGraph]
 
-    init(_ graphs: [TopologyGraph]) {
+    init(_ graphs: [TopologyGraph]) { parts = graphs }
+
+    /// The distinct graphs, each at its root (a part may have been absorbed by a later join).
+    var graphs: [TopologyGraph] {
         var unique: [TopologyGraph] = []
-        for graph in graphs where !unique.contains(where: { $0 === graph }) { unique.append(graph) }
-        self.graphs = unique
+        for graph in parts.map(\.root) where !unique.contains(where: { $0 === graph }) { unique.append(graph) }
+        return unique
     }
 
-    /// The topics the pipeline reads.
-    public var sourceTopics: [String] { graphs.flatMap { $0.sources.map(\.topic) }.uniqued() }
+    /// The same dataflow with its internal topics named after `pipeline`.
+    public func named(_ pipeline: String) -> Topology {
+        for graph in graphs { graph.pipelineName = pipeline }
+        return self
+    }
 
-    /// The topics the pipeline writes.
-    public var sinkTopics: [String] { graphs.flatMap(\.sinkTopics).uniqued() }
+    /// The topics the pipeline reads (its internal topics included), tables first.
+    public var sourceTopics: [String] {
+        let entries = graphs.flatMap { graph in graph.sources.map { (name: graph.resolve($0.topic), isTable: $0.isTable) } }
+        return (entries.filter(\.isTable) + entries.filter { !$0.isTable }).map(\.name).uniqued()
+    }
+
+    /// The topics the pipeline writes (its internal topics included).
+    public var sinkTopics: [String] { graphs.flatMap { graph in graph.sinkTopics.map { graph.resolve($0) } }.uniqued() }
+
+    /// The topics the pipeline both writes and reads itself (repartition topics); the runtime
+    /// creates them with the partition count of the sources.
+    public var internalTopics: [String] {
+        graphs.flatMap { graph in graph.sinkTopics.filter(\.isInternal).map { graph.resolve($0) } }.uniqued()
+    }
 
     /// The state stores the pipeline keeps, by name.
     public var storeNames: [String] { graphs.flatMap(\.storeNames).uniqued() }
@@ -25,11 +44,28 @@ public struct Topology: Sendable {
     public func compile(for context: any ProcessingContext) -> [String: (RawRecord) throws -> Void] {
         var result: [String: [(RawRecord) throws -> Void]] = [:]
         for graph in graphs {
-            for source in graph.sources { result[source.topic, default: []].append(source.compile(context)) }
+            for source in graph.sources { result[graph.resolve(source.topic), default: []].append(source.compile(context)) }
         }
         return result.mapValues { handlers in
             handlers.count == 1 ? handlers[0] : { record in for handler in handlers { try handler(record) } }
         }
+    }
+}
+
+extension PipelineDefinition {
+    /// The pipeline's dataflow, named after it: what the runtime and the test driver run.
+    public var topology: Topology { body.named(name) }
+}
+
+/// A topic an operator reads or writes: one of the user's, or one internal to the pipeline
+/// whose full name is `<pipeline>-<suffix>`.
+enum TopicReference: Hashable {
+    case external(String)
+    case `internal`(suffix: String)
+
+    var isInternal: Bool {
+        if case .internal = self { return true }
+        return false
     }
 }
 
@@ -46,41 +82,82 @@ public enum TopologyBuilder {
 
 /// The mutable description shared by the streams derived from one or more sources.
 ///
-/// Thread-safety: built on one thread; read-only once the body has been evaluated.
+/// Graphs that meet (a `merge`, a join) become one: the absorbed graph forwards to the one that
+/// absorbed it, so every stream and table, whichever graph it was made on, adds to the same
+/// ``root``.
+///
+/// Thread-safety: built on one thread; read-only once the body has been evaluated and named.
 final class TopologyGraph: @unchecked Sendable {
     struct SourceEntry {
-        let topic: String
+        let topic: TopicReference
+        /// Whether the topic is read as a table (tables are listed first, so on equal
+        /// timestamps their records are processed before the streams that look them up).
+        var isTable = false
         let compile: (any ProcessingContext) -> (RawRecord) throws -> Void
     }
 
-    private(set) var sources: [SourceEntry] = []
-    private(set) var sinkTopics: [String] = []
-    private(set) var storeNames: [String] = []
-    private(set) var operatorCount = 0
+    private var forward: TopologyGraph?
+    private var ownSources: [SourceEntry] = []
+    private var ownSinkTopics: [TopicReference] = []
+    private var ownStoreNames: [String] = []
+    private var ownOperatorCount = 0
+    /// Set by ``Topology/named(_:)``; internal topic names are built from it.
+    fileprivate var ownPipelineName = "pipeline"
 
-    func addSource(_ entry: SourceEntry) { sources.append(entry) }
-    func addSink(_ topic: String) { sinkTopics.append(topic) }
+    /// The graph this one became part of (itself when it was never absorbed).
+    var root: TopologyGraph {
+        var graph = self
+        while let next = graph.forward { graph = next }
+        return graph
+    }
+
+    var sources: [SourceEntry] { root.ownSources }
+    var sinkTopics: [TopicReference] { root.ownSinkTopics }
+    var storeNames: [String] { root.ownStoreNames }
+    var pipelineName: String {
+        get { root.ownPipelineName }
+        set { root.ownPipelineName = newValue }
+    }
+
+    func addSource(_ entry: SourceEntry) { root.ownSources.append(entry) }
+    func addSink(_ topic: String) { root.ownSinkTopics.append(.external(topic)) }
+    func addSink(_ topic: TopicReference) { root.ownSinkTopics.append(topic) }
     func addStore(_ name: String) {
-        precondition(!storeNames.contains(name), "two operators use the state store '\(name)'")
-        storeNames.append(name)
+        let graph = root
+        precondition(!graph.ownStoreNames.contains(name), "two operators use the state store '\(name)'")
+        graph.ownStoreNames.append(name)
+    }
+
+    /// The full name of a topic; internal ones are named after the pipeline, so resolve them
+    /// when compiling, after ``Topology/named(_:)``.
+    func resolve(_ topic: TopicReference) -> String {
+        switch topic {
+        case .external(let name): return name
+        case .internal(let suffix): return "\(pipelineName)-\(suffix)"
+        }
     }
 
     /// A name for an operator without one (`count-1`, …), stable for a given body.
     func nextOperatorName(_ kind: String) -> String {
-        operatorCount += 1
-        return "\(kind)-\(operatorCount)"
+        let graph = root
+        graph.ownOperatorCount += 1
+        return "\(kind)-\(graph.ownOperatorCount)"
     }
 
-    /// Joins another graph into this one (for `merge`), so both keep one set of sources.
+    /// Joins another graph into this one (for `merge` and joins), so both keep one set of
+    /// sources, sinks and stores.
     func absorb(_ other: TopologyGraph) {
-        guard other !== self else { return }
-        sources += other.sources
-        sinkTopics += other.sinkTopics
-        for name in other.storeNames { addStore(name) }
-        operatorCount += other.operatorCount
-        other.sources = []
-        other.sinkTopics = []
-        other.storeNames = []
+        let target = root
+        let absorbed = other.root
+        guard absorbed !== target else { return }
+        target.ownSources += absorbed.ownSources
+        target.ownSinkTopics += absorbed.ownSinkTopics
+        for name in absorbed.ownStoreNames { addStore(name) }
+        target.ownOperatorCount += absorbed.ownOperatorCount
+        absorbed.ownSources = []
+        absorbed.ownSinkTopics = []
+        absorbed.ownStoreNames = []
+        absorbed.forward = target
     }
 }
 

@@ -15,6 +15,14 @@ package final class KeyValueStore: StateStore {
     private var committed: [[UInt8]: [UInt8]] = [:]
     /// The transaction's writes: a value, or nil for a staged delete.
     private var staged: [[UInt8]: [UInt8]?] = [:]
+    /// The committed keys in bytewise order, for range scans; brought up to date lazily (from
+    /// ``keysAdded`` and ``keysRemoved``) by the first scan after commits changed the key set.
+    /// - Invariant: once brought up to date, equals `committed.keys` sorted.
+    private var sortedKeys: [[UInt8]] = []
+    private var keysAdded: Set<[UInt8]> = []
+    private var keysRemoved: Set<[UInt8]> = []
+    /// Whether ``sortedKeys`` must be rebuilt from scratch (after a restore).
+    private var sortedKeysStale = false
 
     /// An empty store.
     package init(name: String) {
@@ -49,9 +57,67 @@ package final class KeyValueStore: StateStore {
 
     /// The live entries with `from <= key < to` (bytewise), as the transaction sees them, in
     /// key order.
-    /// - Complexity: O(n log n).
+    /// - Complexity: O(log n + k + s log s) for k committed keys in the range and s staged
+    ///   writes, once the sorted key index is up to date (O(n) after commits that added or
+    ///   removed keys, O(n log n) after a restore).
     package func range(from lower: [UInt8], to upper: [UInt8]) -> [(key: [UInt8], value: [UInt8])] {
-        all().filter { !bytesPrecede($0.key, lower) && bytesPrecede($0.key, upper) }
+        refreshSortedKeys()
+        var result: [(key: [UInt8], value: [UInt8])] = []
+        var index = lowerBound(lower)
+        while index < sortedKeys.count, bytesPrecede(sortedKeys[index], upper) {
+            let key = sortedKeys[index]
+            if staged[key] == nil, let value = committed[key] { result.append((key, value)) }
+            index += 1
+        }
+        let stagedInRange = staged.compactMap { entry -> (key: [UInt8], value: [UInt8])? in
+            guard let value = entry.value, !bytesPrecede(entry.key, lower), bytesPrecede(entry.key, upper) else { return nil }
+            return (entry.key, value)
+        }
+        guard !stagedInRange.isEmpty else { return result }
+        return (result + stagedInRange).sorted { bytesPrecede($0.key, $1.key) }
+    }
+
+    /// The index in ``sortedKeys`` of the first key not below `key`.
+    private func lowerBound(_ key: [UInt8]) -> Int {
+        var low = 0
+        var high = sortedKeys.count
+        while low < high {
+            let middle = (low + high) / 2
+            if bytesPrecede(sortedKeys[middle], key) { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    private func refreshSortedKeys() {
+        if sortedKeysStale {
+            sortedKeys = committed.keys.sorted(by: bytesPrecede)
+            sortedKeysStale = false
+            keysAdded = []
+            keysRemoved = []
+            return
+        }
+        if !keysRemoved.isEmpty {
+            sortedKeys.removeAll { keysRemoved.contains($0) }
+            keysRemoved = []
+        }
+        if !keysAdded.isEmpty {
+            let added = keysAdded.sorted(by: bytesPrecede)
+            keysAdded = []
+            var merged: [[UInt8]] = []
+            merged.reserveCapacity(sortedKeys.count + added.count)
+            var i = 0
+            var j = 0
+            while i < sortedKeys.count || j < added.count {
+                if j == added.count || (i < sortedKeys.count && bytesPrecede(sortedKeys[i], added[j])) {
+                    merged.append(sortedKeys[i])
+                    i += 1
+                } else {
+                    merged.append(added[j])
+                    j += 1
+                }
+            }
+            sortedKeys = merged
+        }
     }
 
     /// The number of committed entries (staged writes not counted).
@@ -73,7 +139,16 @@ package final class KeyValueStore: StateStore {
 
     /// Applies the staged writes to the committed state; call after the transaction committed.
     package func commit() {
-        for (key, write) in staged { committed[key] = write }
+        for (key, write) in staged {
+            let existed = committed[key] != nil
+            committed[key] = write
+            guard !sortedKeysStale else { continue }
+            if write != nil && !existed {
+                if keysRemoved.remove(key) == nil { keysAdded.insert(key) }
+            } else if write == nil && existed {
+                if keysAdded.remove(key) == nil { keysRemoved.insert(key) }
+            }
+        }
         staged = [:]
     }
 
@@ -91,10 +166,15 @@ package final class KeyValueStore: StateStore {
     package func reset() {
         committed = [:]
         staged = [:]
+        sortedKeys = []
+        keysAdded = []
+        keysRemoved = []
+        sortedKeysStale = false
     }
 
     /// Applies one committed changelog record to the committed state (restore); never throws here.
     package func applyCommitted(_ record: ChangelogRecord) throws(StateStoreError) {
         committed[record.key] = record.value
+        sortedKeysStale = true
     }
 }

@@ -90,4 +90,42 @@ import StateStores
         let expected = fold.map { ChangelogRecord(key: $0.key, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
         #expect(store.committedRecords() == expected, "seed \(seed)")
     }
+
+    /// Range scans (served from the sorted key index) equal a sorted filter of the reference
+    /// state, across commits that add, remove and re-add keys, aborts and a restore.
+    @Test(arguments: [7, 8, 9, 1234] as [UInt64])
+    func rangeScansMatchASortedReference(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        let store = KeyValueStore(name: "s")
+        var committed: [[UInt8]: [UInt8]] = [:]
+        for round in 0..<300 {
+            var view = committed
+            for _ in 0..<Int(random.next() % 8) {
+                let key = [UInt8]("k\(random.next() % 40)")
+                if random.next() % 3 == 0 {
+                    store.delete(key)
+                    view[key] = nil
+                } else {
+                    let value = [UInt8]("\(random.next() % 100)")
+                    store.put(key, value)
+                    view[key] = value
+                }
+            }
+            let lower = [UInt8]("k\(random.next() % 40)")
+            let upper = [UInt8]("k\(random.next() % 40)")
+            let expected = view.filter { !bytesPrecede($0.key, lower) && bytesPrecede($0.key, upper) }.sorted { bytesPrecede($0.key, $1.key) }
+            let actual = store.range(from: lower, to: upper)
+            #expect(actual.map(\.key) == expected.map(\.key) && actual.map(\.value) == expected.map(\.value), "seed \(seed) round \(round)")
+            if random.next() % 4 == 0 {
+                store.abort()
+            } else {
+                store.commit()
+                committed = view
+            }
+            if round == 150 {
+                store.reset()
+                for (key, value) in committed { try store.applyCommitted(ChangelogRecord(key: key, value: value)) }
+            }
+        }
+    }
 }

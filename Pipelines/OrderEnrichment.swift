@@ -1,0 +1,77 @@
+import Foundation
+import Sluice
+
+/// A customer as the `customers` table holds it, keyed by customer id:
+/// `{"customer_id":"CUST-4567","tier":"gold"}`.
+struct Customer: Codable, Sendable, Equatable {
+    var customerID: String
+    var tier: String
+
+    enum CodingKeys: String, CodingKey {
+        case customerID = "customer_id"
+        case tier
+    }
+}
+
+/// An order with its customer's tier, as `order-enrichment` emits it to `orders-enriched`,
+/// keyed by customer id; `tier` is null when the customer is not (or no longer) in the table:
+/// `{"amount":12.5,"customer_id":"CUST-4567","event_type":"OrderEnriched","order_id":"ORD-1234","tier":"gold","timestamp":"2025-06-11T12:00:00Z"}`.
+struct EnrichedOrder: Codable, Sendable, Equatable {
+    var eventType = "OrderEnriched"
+    var orderID: String
+    var customerID: String
+    var amount: Decimal
+    var timestamp: String
+    var tier: String?
+
+    enum CodingKeys: String, CodingKey {
+        case eventType = "event_type"
+        case orderID = "order_id"
+        case customerID = "customer_id"
+        case amount
+        case timestamp
+        case tier
+    }
+
+    init(_ order: OrderCreated, tier: String?) {
+        orderID = order.orderID
+        customerID = order.customerID
+        amount = order.amount
+        timestamp = order.timestamp
+        self.tier = tier
+    }
+
+    /// Writes `tier` as null when unknown, so every enriched order has the same fields.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(eventType, forKey: .eventType)
+        try container.encode(orderID, forKey: .orderID)
+        try container.encode(customerID, forKey: .customerID)
+        try container.encode(amount, forKey: .amount)
+        try container.encode(timestamp, forKey: .timestamp)
+        try container.encode(tier, forKey: .tier)
+    }
+}
+
+/// `order-enrichment`: every order joined with its customer in the `customers` table (a
+/// stream–table left join on customer id) into `orders-enriched`. The table is as of the order:
+/// the worker merges both topics by timestamp, so an order sees the customer records older than
+/// it and a later tier change does not revise orders already enriched. Orders without a
+/// customer_id or with a negative amount are dead-lettered, as are customer records that do not
+/// decode (the table keeps its previous value).
+struct OrderEnrichment: PipelineDefinition {
+    let name = "order-enrichment"
+    let summary = "orders ⋈ customers table → orders-enriched: each order with its customer's tier"
+
+    var body: Topology {
+        let customers = Table("customers", value: .json(Customer.self), store: "customers")
+        Source("orders", value: OrderCreatedFastDecoding.serde)
+            .filter { _, order in
+                guard !order.customerID.isEmpty else { throw OrderRejected.missingCustomer }
+                _ = try order.amountInCents()
+                return true
+            }
+            .leftJoin(customers) { order, customer in EnrichedOrder(order, tier: customer?.tier) }
+            .sink("orders-enriched", value: .json(EnrichedOrder.self))
+    }
+}
