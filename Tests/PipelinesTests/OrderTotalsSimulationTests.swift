@@ -25,12 +25,16 @@ enum PipelineSimulationSeeds {
 @Suite("pipelines under simulated crashes")
 struct PipelineSimulationTests {
     @Test("outputs, stores, offsets and dead letters stay exactly-once through crashes and disk faults",
-          arguments: ["order-totals", "orders-per-minute"])
+          arguments: ["order-totals", "orders-per-minute", "order-buckets"])
     func exactlyOnce(pipeline: String) throws {
         var crashes = 0
         var transactions = 0
         for seed in PipelineSimulationSeeds.all {
-            let model: any SimulationModel = pipeline == "order-totals" ? OrderTotalsModel() : OrdersPerMinuteModel()
+            let model: any SimulationModel = switch pipeline {
+            case "order-totals": OrderTotalsModel()
+            case "orders-per-minute": OrdersPerMinuteModel()
+            default: OrderBucketCountsModel()
+            }
             var simulation = PipelineSimulation(seed: seed, model: model)
             do {
                 let outcome = try simulation.run()
