@@ -7,7 +7,7 @@ import PipelineRuntime
 import Sluice
 import Foundation
 
-/// `pipeline run NAME [--until-idle] [--data-dir DIR]`: runs a pipeline of the catalog
+/// `pipeline run NAME [--until-idle] [--threads N] [--data-dir DIR]`: runs a pipeline of the catalog
 /// exactly-once over the data directory. Ctrl-C commits what is done and exits; running it
 /// again resumes exactly where it committed.
 struct RunCommand: ParsableCommand {
@@ -16,7 +16,13 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The pipeline's name (see `pipeline list`).") var name: String
     @Flag(name: .customLong("until-idle"), help: "Exit once every input record committed so far is processed; otherwise follow.")
     var untilIdle = false
+    @Option(help: "Threads for the workers (one worker per input partition); default: the pipeline's setting, else one per core.")
+    var threads: Int?
     @OptionGroup var data: DataDirectoryOptions
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
 
     func run() throws {
         // Before the slow start (open, recovery, restore), so a Ctrl-C then still ends cleanly.
@@ -37,7 +43,8 @@ struct RunCommand: ParsableCommand {
             let started = Date()
             var lastCount = 0
             var lastTime = started
-            try runner.run(untilIdle: untilIdle, shouldStop: { stop.isSet }) { progress in
+            let threadCount = threads ?? pipeline.configuration.threads ?? ProcessInfo.processInfo.activeProcessorCount
+            try runner.run(untilIdle: untilIdle, threads: threadCount, shouldStop: { stop.isSet }) { progress in
                 let now = Date()
                 let elapsed = now.timeIntervalSince(lastTime)
                 guard elapsed >= 1 else { return }

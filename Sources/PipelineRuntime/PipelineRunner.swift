@@ -77,7 +77,23 @@ package final class PipelineRunner {
 
     /// Steps every worker until `shouldStop` says so (then commits what is open) or, with
     /// `untilIdle`, until every input partition is caught up and committed.
-    package func run(untilIdle: Bool, shouldStop: () -> Bool = { false }, report: (PipelineProgress) -> Void = { _ in }) throws {
+    ///
+    /// With `threads` > 1 the workers run on that many threads (see ``WorkerThreads``); the
+    /// calling thread then only reports progress and watches for the end. Either way the final
+    /// commit and the idle check happen on the calling thread with the workers at rest.
+    package func run(untilIdle: Bool, threads: Int = 1, shouldStop: () -> Bool = { false }, report: (PipelineProgress) -> Void = { _ in }) throws {
+        if threads > 1 && workers.count > 1 {
+            let pool = WorkerThreads(workers: workers, threadCount: threads)
+            pool.start()
+            while pool.error == nil && !shouldStop() && !(untilIdle && pool.looksIdle) {
+                report(pool.progress)
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            pool.stop()
+            if let error = pool.error { throw error }
+            // Finish on this thread: the final commit on a stop, or the rest of the work the
+            // threads' idle hint missed.
+        }
         while true {
             if shouldStop() {
                 for worker in workers { try worker.commit() }

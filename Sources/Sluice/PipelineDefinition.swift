@@ -43,11 +43,17 @@ public struct PipelineConfiguration: Sendable, Equatable {
     /// The consumer group whose committed offsets track the pipeline; the pipeline's name
     /// when nil.
     public var consumerGroup: String?
+    /// How many threads run the pipeline's workers (one worker per input partition, worker P on
+    /// thread P mod threads); one per core when nil.
+    public var threads: Int?
 
-    public init(guarantee: Guarantee = .exactlyOnce, commitInterval: Duration = .milliseconds(100), consumerGroup: String? = nil) {
+    public init(guarantee: Guarantee = .exactlyOnce, commitInterval: Duration = .milliseconds(100), consumerGroup: String? = nil,
+                threads: Int? = nil) {
+        precondition(threads.map { $0 >= 1 } ?? true, "a pipeline needs at least one thread")
         self.guarantee = guarantee
         self.commitInterval = commitInterval
         self.consumerGroup = consumerGroup
+        self.threads = threads
     }
 }
 
