@@ -26,6 +26,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb", providers: [.apt(["librocksdb-dev"])]),
         .target(name: "CCRC32C", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "StreamCore",
@@ -49,7 +50,7 @@ let package = Package(
         .target(
             name: "StateStores",
             dependencies: [
-                "StreamCore", "RecordFormat", "LogStorage", "Transactions",
+                "StreamCore", "RecordFormat", "LogStorage", "Transactions", "CRocksDB",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

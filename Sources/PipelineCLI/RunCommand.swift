@@ -7,7 +7,7 @@ import PipelineRuntime
 import Sluice
 import Foundation
 
-/// `pipeline run NAME [--until-idle] [--threads N] [--data-dir DIR]`: runs a pipeline of the catalog
+/// `pipeline run NAME [--until-idle] [--threads N] [--store-backend STORE=rocksdb] [--data-dir DIR]`: runs a pipeline of the catalog
 /// exactly-once over the data directory. Ctrl-C commits what is done and exits; running it
 /// again resumes exactly where it committed.
 struct RunCommand: ParsableCommand {
@@ -18,19 +18,43 @@ struct RunCommand: ParsableCommand {
     var untilIdle = false
     @Option(help: "Threads for the workers (one worker per input partition); default: the pipeline's setting, else one per core.")
     var threads: Int?
+    @Option(name: .customLong("store-backend"), help: ArgumentHelp(
+        "Where a state store keeps its committed state, overriding the pipeline's setting: STORE=memory or STORE=rocksdb (repeatable).",
+        valueName: "STORE=BACKEND"))
+    var storeBackends: [String] = []
     @OptionGroup var data: DataDirectoryOptions
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        _ = try parsedStoreBackends()
+    }
+
+    /// `--store-backend` values as store → backend.
+    private func parsedStoreBackends() throws -> [String: StoreBackend] {
+        var result: [String: StoreBackend] = [:]
+        for entry in storeBackends {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, let backend = StoreBackend(rawValue: parts[1]) else {
+                throw ValidationError("--store-backend '\(entry)': expected STORE=memory or STORE=rocksdb")
+            }
+            result[parts[0]] = backend
+        }
+        return result
     }
 
     func run() throws {
         // Before the slow start (open, recovery, restore), so a Ctrl-C then still ends cleanly.
         let stop = InterruptFlag()
-        guard let pipeline = CatalogRegistry.catalog.pipeline(named: name) else {
+        guard let defined = CatalogRegistry.catalog.pipeline(named: name) else {
             let known = CatalogRegistry.catalog.pipelines.map(\.name).joined(separator: ", ")
             throw CLIError("unknown pipeline '\(name)' (the catalog has: \(known.isEmpty ? "none" : known))")
         }
+        let overrides = try parsedStoreBackends()
+        let stores = Set(defined.topology.storeNames)
+        if let unknown = overrides.keys.sorted().first(where: { !stores.contains($0) }) {
+            throw CLIError("--store-backend: pipeline '\(name)' has no store '\(unknown)' (its stores: \(stores.sorted().joined(separator: ", ")))")
+        }
+        let pipeline: any PipelineDefinition = overrides.isEmpty ? defined : ReconfiguredPipeline(defined, storeBackends: overrides)
         try withEngine(data, command: "run \(name)") { log, coordinator in
             log.startBackgroundMaintenance()
             let runner: PipelineRunner
@@ -59,6 +83,23 @@ struct RunCommand: ParsableCommand {
             print("\(pipeline.name): processed \(progress.recordsProcessed) records in \(String(format: "%.2f", seconds)) s (\(Int(Double(progress.recordsProcessed) / seconds)) records/s), dead-lettered \(progress.deadLettered), lag \(progress.lag)")
         }
     }
+}
+
+/// A catalog pipeline with some stores' backends overridden from the command line.
+struct ReconfiguredPipeline: PipelineDefinition {
+    let base: any PipelineDefinition
+    let configuration: PipelineConfiguration
+
+    init(_ base: any PipelineDefinition, storeBackends: [String: StoreBackend]) {
+        self.base = base
+        var configuration = base.configuration
+        configuration.storeBackends.merge(storeBackends) { _, override in override }
+        self.configuration = configuration
+    }
+
+    var name: String { base.name }
+    var summary: String { base.summary }
+    var body: Topology { base.body }
 }
 
 /// `pipeline state …`: inspect state stores.

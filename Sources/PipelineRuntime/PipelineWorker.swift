@@ -29,7 +29,7 @@ final class PipelineWorker: ProcessingContext {
     private let log: LogManager
     private let producer: TransactionalProducer
     private let consumer: LogConsumer
-    private var stores: [String: (store: KeyValueStore, changelog: StoreChangelog)] = [:]
+    private var stores: [String: (store: any KeyValueAccess, changelog: StoreChangelog)] = [:]
     private var handlers: [String: (RawRecord) throws -> Void] = [:]
     /// Output topic names, validated once.
     private var topicNames: [String: TopicName] = [:]
@@ -62,7 +62,17 @@ final class PipelineWorker: ProcessingContext {
         producer = TransactionalProducer(log: log, coordinator: coordinator, transactionalID: "\(pipeline.name)-\(partition)")
         try producer.initTransactions()
         for name in topology.storeNames {
-            let store = KeyValueStore(name: name)
+            let store: any KeyValueAccess
+            switch configuration.storeBackends[name] ?? .memory {
+            case .memory:
+                store = KeyValueStore(name: name)
+            case .rocksDB:
+                guard log.storage is POSIXStorage else {
+                    throw PipelineRunError("store '\(name)' is configured for RocksDB, which needs a data directory on a local disk")
+                }
+                store = try RocksDBStore(name: name, path: RocksDBStore.path(dataDirectory: log.directory, application: pipeline.name,
+                                                                         store: name, partition: PartitionID(partition)))
+            }
             let changelog = try StoreChangelog(log: log, application: pipeline.name, store: store,
                                                partition: PartitionID(partition), partitionCount: partitionCount)
             _ = try changelog.restore()
@@ -145,7 +155,7 @@ final class PipelineWorker: ProcessingContext {
         try producer.sendOffsets(positions, group: group)
         try producer.commitTransaction()
         inTransaction = false
-        for entry in stores.values { entry.changelog.transactionCommitted() }
+        for entry in stores.values { try entry.changelog.transactionCommitted() }
         lastCommitNanoseconds = log.clock.monotonicNanoseconds()
         commitsSinceCheckpoint += 1
         if commitsSinceCheckpoint >= Self.checkpointEveryCommits {
@@ -195,8 +205,8 @@ final class PipelineWorker: ProcessingContext {
 
 /// A state store as operators see it.
 private final class StoreAdapter: KeyValueState {
-    let store: KeyValueStore
-    init(store: KeyValueStore) { self.store = store }
+    let store: any KeyValueAccess
+    init(store: any KeyValueAccess) { self.store = store }
     func get(_ key: [UInt8]) -> [UInt8]? { store.get(key) }
     func put(_ key: [UInt8], _ value: [UInt8]) { store.put(key, value) }
     func delete(_ key: [UInt8]) { store.delete(key) }

@@ -43,18 +43,33 @@ public struct PipelineConfiguration: Sendable, Equatable {
     /// The consumer group whose committed offsets track the pipeline; the pipeline's name
     /// when nil.
     public var consumerGroup: String?
+    /// Where each state store keeps its committed state, by store name; stores not listed are
+    /// in memory (restored from checkpoint + changelog on start).
+    public var storeBackends: [String: StoreBackend]
     /// How many threads run the pipeline's workers (one worker per input partition, worker P on
     /// thread P mod threads); one per core when nil.
     public var threads: Int?
 
     public init(guarantee: Guarantee = .exactlyOnce, commitInterval: Duration = .milliseconds(100), consumerGroup: String? = nil,
-                threads: Int? = nil) {
+                threads: Int? = nil, storeBackends: [String: StoreBackend] = [:]) {
         precondition(threads.map { $0 >= 1 } ?? true, "a pipeline needs at least one thread")
         self.guarantee = guarantee
         self.commitInterval = commitInterval
         self.consumerGroup = consumerGroup
         self.threads = threads
+        self.storeBackends = storeBackends
     }
+}
+
+/// Where a state store keeps its committed state. Either way the store is transactional, has a
+/// changelog, and restores exactly to its last commit.
+public enum StoreBackend: String, Sendable, Equatable {
+    /// In memory (the default): fastest; restored from its checkpoint plus the changelog after it.
+    case memory
+    /// In RocksDB under `<data-dir>/state/<pipeline>/<store>/<partition>.rocksdb`, for state
+    /// larger than memory; it keeps its state and the changelog offset it reflects across
+    /// restarts, so a restore replays only the changelog after that offset.
+    case rocksDB = "rocksdb"
 }
 
 /// The pipelines an executable ships, in the order `pipeline list` shows them.

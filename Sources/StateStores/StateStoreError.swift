@@ -23,6 +23,9 @@ package struct StateStoreError: Error, CustomStringConvertible, Sendable {
         /// The application or store name does not make a legal changelog topic name, or an
         /// existing changelog topic does not fit (wrong partition count, not compacted).
         case invalidName
+        /// RocksDB failed (opening, reading or writing a RocksDB-backed store); the message
+        /// carries RocksDB's own error and the database path.
+        case rocksDB
     }
 
     /// What kind of failure this is.

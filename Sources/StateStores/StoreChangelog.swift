@@ -36,7 +36,7 @@ package struct RestoreSummary: Sendable, Equatable {
 /// … store.put / store.delete, producer.send(outputs) …
 /// try changelog.send(through: producer)         // staged changes → changelog partition P
 /// try producer.sendOffsets(positions, group: g)
-/// do { try producer.commitTransaction(); changelog.transactionCommitted() }
+/// do { try producer.commitTransaction(); try changelog.transactionCommitted() }
 /// catch { changelog.transactionAborted(); … }   // see below
 /// if due { try changelog.checkpoint() }
 /// ```
@@ -130,12 +130,19 @@ package final class StoreChangelog {
     }
 
     /// After the caller's `commitTransaction()` succeeded: applies the staged writes.
-    package func transactionCommitted() {
+    /// - Throws: `.rocksDB` when a durable store cannot record the commit (the worker must then
+    ///   restart: the transaction is committed, and the restore replays it from the changelog).
+    package func transactionCommitted() throws(StateStoreError) {
         precondition(isRestored, "restore the store before committing it")
-        store.commit()
         // Only this worker writes to the partition and its transaction is complete, so every
         // committed record below the last stable offset is now in the store.
-        changelogOffset = max(changelogOffset, partitionLog.lastStableOffset)
+        let offset = max(changelogOffset, partitionLog.lastStableOffset)
+        if let durable = store as? any DurableStateStore {
+            try durable.commit(reflecting: offset)
+        } else {
+            store.commit()
+        }
+        changelogOffset = offset
     }
 
     /// After the caller's transaction aborted: drops the staged writes.
@@ -146,8 +153,10 @@ package final class StoreChangelog {
     // MARK: Checkpoints
 
     /// Writes a checkpoint of the committed state (staged writes are never included).
+    /// A durable store (``DurableStateStore``) is its own checkpoint: nothing to write.
     package func checkpoint() throws(StateStoreError) {
         precondition(isRestored, "restore the store before checkpointing it")
+        if store is any DurableStateStore { return }
         try checkpointFile.write(changelogOffset: changelogOffset, records: store.committedRecords(), crashPoints: log.options.crashPoints)
     }
 
@@ -166,25 +175,22 @@ package final class StoreChangelog {
         guard stable == end else {
             throw StateStoreError(.changelogUnstable, "\(topicPartition) has an open transaction from offset \(stable) (end \(end)); run initTransactions() before restoring")
         }
-        store.reset()
         var summary = RestoreSummary(start: .changelogStart(reason: ""), checkpointEntries: 0, changelogRecords: 0, changelogOffset: first)
         var startOffset = first
-        switch try checkpointFile.read() {
-        case .missing:
-            summary.start = .changelogStart(reason: "no checkpoint")
-        case .corrupt(let reason):
-            summary.start = .changelogStart(reason: "corrupt checkpoint: \(reason)")
-        case .valid(let offset, let records):
-            if offset > end {
-                summary.start = .changelogStart(reason: "checkpoint offset \(offset) is beyond the changelog end \(end)")
-            } else if offset < first {
-                summary.start = .changelogStart(reason: "checkpoint offset \(offset) is before the changelog start \(first)")
-            } else {
-                for record in records { try store.applyCommitted(record) }
+        if let durable = store as? any DurableStateStore {
+            // The store kept its state; replay only what came after it, unless it does not fit
+            // the changelog (then wipe it and replay everything).
+            if let offset = durable.durableChangelogOffset, offset >= first, offset <= end {
                 summary.start = .checkpoint(offset)
-                summary.checkpointEntries = records.count
                 startOffset = offset
+            } else {
+                let reason = durable.durableChangelogOffset.map { "the store's offset \($0) is outside the changelog [\(first), \(end)]" } ?? "a new store"
+                summary.start = .changelogStart(reason: reason)
+                store.reset()
             }
+        } else {
+            store.reset()
+            try restoreCheckpoint(into: &summary, startOffset: &startOffset, first: first, end: end)
         }
         if case .changelogStart(let reason) = summary.start {
             log.logger.info("restoring store from the changelog start", metadata: [
@@ -222,7 +228,29 @@ package final class StoreChangelog {
         summary.changelogOffset = try logCall("reading \(topicPartition)") { () throws(LogError) in try consumer.position(topicPartition) }
         precondition(summary.changelogOffset == stable, "restore of \(topicPartition) stopped at \(summary.changelogOffset), not at \(stable)")
         changelogOffset = summary.changelogOffset
+        if let durable = store as? any DurableStateStore { try durable.markRestored(at: changelogOffset) }
         isRestored = true
         return summary
+    }
+
+    /// Loads a valid checkpoint into the (reset) store and moves `startOffset` past it.
+    private func restoreCheckpoint(into summary: inout RestoreSummary, startOffset: inout Offset, first: Offset, end: Offset) throws(StateStoreError) {
+        switch try checkpointFile.read() {
+        case .missing:
+            summary.start = .changelogStart(reason: "no checkpoint")
+        case .corrupt(let reason):
+            summary.start = .changelogStart(reason: "corrupt checkpoint: \(reason)")
+        case .valid(let offset, let records):
+            if offset > end {
+                summary.start = .changelogStart(reason: "checkpoint offset \(offset) is beyond the changelog end \(end)")
+            } else if offset < first {
+                summary.start = .changelogStart(reason: "checkpoint offset \(offset) is before the changelog start \(first)")
+            } else {
+                for record in records { try store.applyCommitted(record) }
+                summary.start = .checkpoint(offset)
+                summary.checkpointEntries = records.count
+                startOffset = offset
+            }
+        }
     }
 }

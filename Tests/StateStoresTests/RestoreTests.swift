@@ -24,7 +24,7 @@ import Simulation
         try changelog.send(through: producer)
         if commit {
             try producer.commitTransaction()
-            changelog.transactionCommitted()
+            try changelog.transactionCommitted()
         } else {
             try producer.abortTransaction()
             changelog.transactionAborted()
@@ -179,7 +179,7 @@ import Simulation
             body()
             try changelog.send(through: producer)
             try producer.commitTransaction()
-            changelog.transactionCommitted()
+            try changelog.transactionCommitted()
         }
         try commit {
             store.put(key: [UInt8]("a"), windowStart: Timestamp(milliseconds: 0), value: [1])

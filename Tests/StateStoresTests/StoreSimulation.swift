@@ -343,7 +343,7 @@ struct StoreSimulation {
                 changelog.transactionAborted()
                 throw error
             }
-            changelog.transactionCommitted()
+            try changelog.transactionCommitted()
             commits += 1
             return .committed(commits)
         }
