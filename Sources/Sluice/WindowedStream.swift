@@ -167,8 +167,9 @@ public struct WindowedGroupedStream<Key, Value> {
                 updates.append((entryKey, Windowed(key: record.key, start: start, end: start + size), aggregate, try serde.encode(aggregate)))
             }
             // The windows the record updates are open after the watermark's advance, so closing others
-            // first changes nothing they read.
-            let closed = emit == .final && record.timestamp > watermark
+            // first changes nothing they read. Closed windows leave the store in both modes (with
+            // `.onUpdate` their last update was already emitted), so it holds only open windows.
+            let closed = record.timestamp > watermark
                 ? try WindowStoreLayout.closeWindows(in: state, windows: windows, previousWatermark: watermark,
                                                      watermark: record.timestamp, keySerde: keySerde, value: serde)
                 : []
@@ -180,7 +181,9 @@ public struct WindowedGroupedStream<Key, Value> {
                 }
             }
             if record.timestamp > watermark { WindowStoreLayout.setWatermark(record.timestamp, in: state) }
-            for (window, aggregate) in closed { output.append(StreamRecord(key: window, value: aggregate, timestamp: window.end - 1)) }
+            if emit == .final {
+                for (window, aggregate) in closed { output.append(StreamRecord(key: window, value: aggregate, timestamp: window.end - 1)) }
+            }
             return output
         }
     }

@@ -126,6 +126,14 @@ struct HoppingWindowTests {
             let out = try driver.read(from: "out", as: WindowOut.self)
             #expect(out == (emit == .final ? model.final : model.updates), "seed \(seed), \(windows), \(emit), events \(events)")
             #expect(WindowTesting.lateIDs(driver) == model.late, "seed \(seed)")
+            // In both modes the store keeps only windows still open at the final watermark.
+            let entries = driver.store("windows")
+            let watermarkKey: [UInt8] = [0xFF] + Array("watermark".utf8)
+            let watermark = entries[watermarkKey].map { $0.reduce(Int64(0)) { $0 << 8 | Int64($1) } } ?? Int64.min
+            for key in entries.keys where key != watermarkKey {
+                let start = key.prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
+                #expect(start + size + grace > watermark, "seed \(seed), \(emit): closed window \(start) is still stored")
+            }
         }
         #expect(!model.final.isEmpty, "seed \(seed): the inputs should close some window")
     }
