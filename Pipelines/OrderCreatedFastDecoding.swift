@@ -32,25 +32,43 @@ enum OrderCreatedFastDecoding {
             defer { index += 1 }
             return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         }
-        /// A plain JSON number: -?digits(.digits)? — no exponent.
-        func plainNumber() -> Decimal? {
+        /// A plain JSON number: -?digits(.digits)? — no exponent. With at most two decimal places
+        /// it is read as whole cents (exact, no Decimal parsing); otherwise through Decimal.
+        func plainNumber() -> (amount: Decimal, cents: Int64?)? {
             let start = index
-            if index < bytes.count, bytes[index] == 0x2D { index += 1 }
+            let negative = index < bytes.count && bytes[index] == 0x2D
+            if negative { index += 1 }
             let digitsStart = index
-            while index < bytes.count, bytes[index] >= 0x30 && bytes[index] <= 0x39 { index += 1 }
+            var whole: Int64 = 0
+            while index < bytes.count, bytes[index] >= 0x30 && bytes[index] <= 0x39 {
+                whole = whole &* 10 &+ Int64(bytes[index] - 0x30)
+                index += 1
+            }
             guard index > digitsStart, index - digitsStart <= 15 else { return nil }
             if bytes[digitsStart] == 0x30 && index - digitsStart > 1 { return nil }
+            var fraction: Int64 = 0
+            var fractionDigits = 0
             if index < bytes.count, bytes[index] == 0x2E {
                 index += 1
                 let fractionStart = index
-                while index < bytes.count, bytes[index] >= 0x30 && bytes[index] <= 0x39 { index += 1 }
-                guard index > fractionStart, index - fractionStart <= 6 else { return nil }
+                while index < bytes.count, bytes[index] >= 0x30 && bytes[index] <= 0x39 {
+                    if index - fractionStart < 2 { fraction = fraction * 10 + Int64(bytes[index] - 0x30) }
+                    index += 1
+                }
+                fractionDigits = index - fractionStart
+                guard fractionDigits > 0, fractionDigits <= 6 else { return nil }
             }
             if index < bytes.count, bytes[index] == 0x65 || bytes[index] == 0x45 { return nil }
-            return Decimal(string: String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self),
-                           locale: Locale(identifier: "en_US_POSIX"))
+            if fractionDigits <= 2 {
+                let magnitude = whole * 100 + (fractionDigits == 1 ? fraction * 10 : fraction)
+                let cents = negative ? -magnitude : magnitude
+                return (Decimal(sign: negative ? .minus : .plus, exponent: -2, significand: Decimal(magnitude)), cents)
+            }
+            guard let amount = Decimal(string: String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self),
+                                       locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+            return (amount, nil)
         }
-        var eventType: String?, orderID: String?, customerID: String?, amount: Decimal?, timestamp: String?
+        var eventType: String?, orderID: String?, customerID: String?, amount: (amount: Decimal, cents: Int64?)?, timestamp: String?
         skipSpace()
         guard index < bytes.count, bytes[index] == 0x7B else { return nil }
         index += 1
@@ -78,7 +96,9 @@ enum OrderCreatedFastDecoding {
         }
         skipSpace()
         guard index == bytes.count, let eventType, let orderID, let customerID, let amount, let timestamp else { return nil }
-        return OrderCreated(eventType: eventType, orderID: orderID, customerID: customerID, amount: amount, timestamp: timestamp)
+        var order = OrderCreated(eventType: eventType, orderID: orderID, customerID: customerID, amount: amount.amount, timestamp: timestamp)
+        order.exactCents = amount.cents
+        return order
     }
 }
 

@@ -10,6 +10,9 @@ struct OrderCreated: Codable, Sendable, Equatable {
     /// A decimal with at most two places, kept exact.
     var amount: Decimal
     var timestamp: String
+    /// `amount` in cents when a decoder already read it as such (the fast serde does), so
+    /// ``amountInCents()`` needs no Decimal arithmetic; not part of the event's identity.
+    var exactCents: Int64?
 
     enum CodingKeys: String, CodingKey {
         case eventType = "event_type"
@@ -44,9 +47,18 @@ struct OrderCreated: Codable, Sendable, Equatable {
         return milliseconds
     }
 
+    static func == (lhs: OrderCreated, rhs: OrderCreated) -> Bool {
+        lhs.eventType == rhs.eventType && lhs.orderID == rhs.orderID && lhs.customerID == rhs.customerID
+            && lhs.amount == rhs.amount && lhs.timestamp == rhs.timestamp
+    }
+
     /// The amount in cents, exactly.
     /// - Throws: ``OrderRejected`` for a negative amount or one with more than two decimal places.
     func amountInCents() throws -> Int64 {
+        if let exactCents {
+            guard exactCents >= 0 else { throw OrderRejected.negativeAmount(amount) }
+            return exactCents
+        }
         guard amount >= 0 else { throw OrderRejected.negativeAmount(amount) }
         var cents = amount * 100
         var rounded = Decimal()

@@ -151,7 +151,9 @@ package final class LogProducer: @unchecked Sendable {
     ) throws(LogError) -> PendingRecord {
         let stamp = timestamp ?? log.clock.now()
         let pending = PendingRecord(topicPartition: topicPartition, timestamp: stamp, producer: self)
-        var batch = open[topicPartition]
+        // Taken out of the dictionary so the builder's buffer is uniquely referenced: appending
+        // to a copy still held by `open` would copy the whole batch on every record.
+        var batch = open.removeValue(forKey: topicPartition)
             ?? OpenBatch(builder: RecordBatchBuilder(codec: codec), openedNanoseconds: log.clock.monotonicNanoseconds())
         batch.builder.append(key: key, value: value, headers: headers, timestamp: stamp)
         batch.pending.append(pending)

@@ -81,7 +81,9 @@ package final class TransactionalProducer {
             partition = PartitionID(Int(keylessCounter % UInt64(target.partitionCount)))
         }
         let topicPartition = TopicPartition(topic, partition)
-        var builder = open[topicPartition] ?? RecordBatchBuilder(
+        // Taken out of the dictionary so the builder's buffer is uniquely referenced: appending
+        // to a copy still held by `open` would copy the whole batch on every record.
+        var builder = open.removeValue(forKey: topicPartition) ?? RecordBatchBuilder(
             codec: target.config.compression.codec ?? .none, producerID: producerID, producerEpoch: producerEpoch,
             baseSequence: sequences[topicPartition] ?? 0, isTransactional: true)
         // An upper bound of the record's encoded size: varints and attributes take at most 36
