@@ -12,15 +12,15 @@
 package final class KeyValueStore: StateStore {
     /// The store's name (its changelog topic is `<application>-<name>-changelog`).
     package let name: String
-    private var committed: [[UInt8]: [UInt8]] = [:]
+    private var committed: [StoreKey: [UInt8]] = [:]
     /// The transaction's writes: a value, or nil for a staged delete.
-    private var staged: [[UInt8]: [UInt8]?] = [:]
+    private var staged: [StoreKey: [UInt8]?] = [:]
     /// The committed keys in bytewise order, for range scans; brought up to date lazily (from
     /// ``keysAdded`` and ``keysRemoved``) by the first scan after commits changed the key set.
     /// - Invariant: once brought up to date, equals `committed.keys` sorted.
     private var sortedKeys: [[UInt8]] = []
-    private var keysAdded: Set<[UInt8]> = []
-    private var keysRemoved: Set<[UInt8]> = []
+    private var keysAdded: Set<StoreKey> = []
+    private var keysRemoved: Set<StoreKey> = []
     /// Whether ``sortedKeys`` must be rebuilt from scratch (after a restore).
     private var sortedKeysStale = false
 
@@ -32,18 +32,19 @@ package final class KeyValueStore: StateStore {
     /// The value of `key`, seeing staged writes first (a staged delete gives nil).
     /// - Complexity: O(1) expected.
     package func get(_ key: [UInt8]) -> [UInt8]? {
-        if let write = staged[key] { return write }
-        return committed[key]
+        let storeKey = StoreKey(key)
+        if let write = staged[storeKey] { return write }
+        return committed[storeKey]
     }
 
     /// Stages `key` → `value` in the current transaction.
     package func put(_ key: [UInt8], _ value: [UInt8]) {
-        staged[key] = .some(value)
+        staged[StoreKey(key)] = .some(value)
     }
 
     /// Stages the deletion of `key` (a tombstone in the changelog), shadowing its committed value.
     package func delete(_ key: [UInt8]) {
-        staged[key] = .some(nil)
+        staged[StoreKey(key)] = .some(nil)
     }
 
     /// Every live entry as the transaction sees it (committed with staged writes applied), in
@@ -52,7 +53,7 @@ package final class KeyValueStore: StateStore {
     package func all() -> [(key: [UInt8], value: [UInt8])] {
         var merged = committed
         for (key, write) in staged { merged[key] = write }
-        return merged.map { (key: $0.key, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
+        return merged.map { (key: $0.key.bytes, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
     }
 
     /// The live entries with `from <= key < to` (bytewise), as the transaction sees them, in
@@ -66,12 +67,12 @@ package final class KeyValueStore: StateStore {
         var index = lowerBound(lower)
         while index < sortedKeys.count, bytesPrecede(sortedKeys[index], upper) {
             let key = sortedKeys[index]
-            if staged[key] == nil, let value = committed[key] { result.append((key, value)) }
+            if staged[StoreKey(key)] == nil, let value = committed[StoreKey(key)] { result.append((key, value)) }
             index += 1
         }
         let stagedInRange = staged.compactMap { entry -> (key: [UInt8], value: [UInt8])? in
-            guard let value = entry.value, !bytesPrecede(entry.key, lower), bytesPrecede(entry.key, upper) else { return nil }
-            return (entry.key, value)
+            guard let value = entry.value, !bytesPrecede(entry.key.bytes, lower), bytesPrecede(entry.key.bytes, upper) else { return nil }
+            return (entry.key.bytes, value)
         }
         guard !stagedInRange.isEmpty else { return result }
         return (result + stagedInRange).sorted { bytesPrecede($0.key, $1.key) }
@@ -90,18 +91,18 @@ package final class KeyValueStore: StateStore {
 
     private func refreshSortedKeys() {
         if sortedKeysStale {
-            sortedKeys = committed.keys.sorted(by: bytesPrecede)
+            sortedKeys = committed.keys.map(\.bytes).sorted(by: bytesPrecede)
             sortedKeysStale = false
             keysAdded = []
             keysRemoved = []
             return
         }
         if !keysRemoved.isEmpty {
-            sortedKeys.removeAll { keysRemoved.contains($0) }
+            sortedKeys.removeAll { keysRemoved.contains(StoreKey($0)) }
             keysRemoved = []
         }
         if !keysAdded.isEmpty {
-            let added = keysAdded.sorted(by: bytesPrecede)
+            let added = keysAdded.map(\.bytes).sorted(by: bytesPrecede)
             keysAdded = []
             var merged: [[UInt8]] = []
             merged.reserveCapacity(sortedKeys.count + added.count)
@@ -124,14 +125,14 @@ package final class KeyValueStore: StateStore {
     package var committedCount: Int { committed.count }
 
     /// The committed value of `key`, ignoring staged writes.
-    package func committedValue(_ key: [UInt8]) -> [UInt8]? { committed[key] }
+    package func committedValue(_ key: [UInt8]) -> [UInt8]? { committed[StoreKey(key)] }
 
     // MARK: StateStore
 
     /// The transaction's changelog records: last write per key, tombstones as nil, in key order.
     /// - Complexity: O(s log s) for s staged keys.
     package var stagedChanges: [ChangelogRecord] {
-        staged.map { ChangelogRecord(key: $0.key, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
+        staged.map { ChangelogRecord(key: $0.key.bytes, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
     }
 
     /// Whether the current transaction staged anything.
@@ -159,7 +160,7 @@ package final class KeyValueStore: StateStore {
 
     /// The committed entries (no tombstones) in key order, for a checkpoint.
     package func committedRecords() -> [ChangelogRecord] {
-        committed.map { ChangelogRecord(key: $0.key, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
+        committed.map { ChangelogRecord(key: $0.key.bytes, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
     }
 
     /// Drops committed and staged state (before a restore).
@@ -174,7 +175,21 @@ package final class KeyValueStore: StateStore {
 
     /// Applies one committed changelog record to the committed state (restore); never throws here.
     package func applyCommitted(_ record: ChangelogRecord) throws(StateStoreError) {
-        committed[record.key] = record.value
+        committed[StoreKey(record.key)] = record.value
         sortedKeysStale = true
     }
+}
+
+/// A store key: bytes hashed in one call (`Hasher.combine(bytes:)`), where `[UInt8]`'s own
+/// `Hashable` feeds the hasher one byte at a time — the difference is most of a lookup's cost.
+struct StoreKey: Hashable {
+    let bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    static func == (lhs: StoreKey, rhs: StoreKey) -> Bool { lhs.bytes == rhs.bytes }
 }
