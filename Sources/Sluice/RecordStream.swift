@@ -208,22 +208,31 @@ public struct RecordStream<Key, Value> {
     /// Writes every record to a topic, encoding key and value with the given serdes. Keyed
     /// records go to the partition Kafka's default partitioner picks.
     public func sink(_ topic: String, key: Serde<Key>, value: Serde<Value>) -> Topology {
-        graph.addSink(topic)
-        let operatorName = "sink-\(topic)"
-        node.attach { context in
-            { record in
-                do {
-                    let raw = RawRecord(topic: topic, key: try key.encode(record.key), value: try value.encode(record.value),
-                                        timestamp: record.timestamp,
-                                        headers: record.headers.map { RawRecord.Header(key: $0.key, value: $0.value) })
-                    try context.emit(raw)
-                } catch {
-                    throw RecordFailure(stage: .produce, operatorName: operatorName, error: error)
-                }
+        attachSink(to: node, graph: graph, topic: topic) { record in (try key.encode(record.key), try value.encode(record.value)) }
+    }
+}
+
+/// Attaches to `node` a sink writing each record to `topic` with the key and value bytes
+/// `encode` gives (a nil value is a tombstone), its timestamp and headers; any failure is a
+/// produce-stage failure of operator `sink-<topic>`.
+func attachSink<Key, Value>(
+    to node: StreamNode<Key, Value>, graph: TopologyGraph, topic: String,
+    encode: @escaping (StreamRecord<Key, Value>) throws -> (key: [UInt8]?, value: [UInt8]?)
+) -> Topology {
+    graph.addSink(topic)
+    let operatorName = "sink-\(topic)"
+    node.attach { context in
+        { record in
+            do {
+                let (key, value) = try encode(record)
+                try context.emit(RawRecord(topic: topic, key: key, value: value, timestamp: record.timestamp,
+                                           headers: record.headers.map { RawRecord.Header(key: $0.key, value: $0.value) }))
+            } catch {
+                throw RecordFailure(stage: .produce, operatorName: operatorName, error: error)
             }
         }
-        return Topology([graph])
     }
+    return Topology([graph])
 }
 
 extension RecordStream where Key == String {

@@ -94,21 +94,9 @@ public struct Table<Key, Value> {
     /// Writes the table's changes to a topic: each new value, and a tombstone (null value) for
     /// each deleted key, so the topic read as a table equals this one.
     public func sink(_ topic: String, key: Serde<Key>, value: Serde<Value>) -> Topology {
-        graph.addSink(topic)
-        let operatorName = "sink-\(topic)"
-        changes.attach { context in
-            { record in
-                do {
-                    let raw = RawRecord(topic: topic, key: try key.encode(record.key), value: try record.value.newValue.map(value.encode),
-                                        timestamp: record.timestamp,
-                                        headers: record.headers.map { RawRecord.Header(key: $0.key, value: $0.value) })
-                    try context.emit(raw)
-                } catch {
-                    throw RecordFailure(stage: .produce, operatorName: operatorName, error: error)
-                }
-            }
+        attachSink(to: changes, graph: graph, topic: topic) { record in
+            (try key.encode(record.key), try record.value.newValue.map(value.encode))
         }
-        return Topology([graph])
     }
 }
 

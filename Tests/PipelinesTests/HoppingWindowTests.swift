@@ -112,7 +112,7 @@ struct HoppingWindowTests {
 
     @Test("matches a brute-force model over random inputs", arguments: 0..<50)
     func randomizedAgainstModel(seed: UInt64) throws {
-        var random = SeededRandomSource(seed: seed)
+        var random = SplitMix(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
         let size = Int64(1 + random.next() % 15)
         let advance = Int64(1 + random.next() % UInt64(size))
         let grace = Int64(random.next() % 6)
@@ -136,18 +136,5 @@ struct HoppingWindowTests {
             }
         }
         #expect(!model.final.isEmpty, "seed \(seed): the inputs should close some window")
-    }
-}
-
-/// A seeded generator for test parameters (the events have their own).
-struct SeededRandomSource {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x2545_F491_4F6C_DD1D &+ 1 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -115,7 +115,7 @@ struct SessionWindowTests {
 
     @Test("matches a brute-force model over random inputs", arguments: 0..<50)
     func randomizedAgainstModel(seed: UInt64) throws {
-        var random = SeededRandomSource(seed: seed)
+        var random = SplitMix(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
         let gap = Int64(2 + random.next() % 8)
         let grace = Int64(random.next() % 6)
         let sessions = SessionWindows.withInactivityGap(.milliseconds(gap), grace: .milliseconds(grace))

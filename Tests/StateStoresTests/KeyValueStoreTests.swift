@@ -95,37 +95,49 @@ import StateStores
     /// state, across commits that add, remove and re-add keys, aborts and a restore.
     @Test(arguments: [7, 8, 9, 1234] as [UInt64])
     func rangeScansMatchASortedReference(seed: UInt64) throws {
-        var random = SeededRandom(seed: seed)
         let store = KeyValueStore(name: "s")
-        var committed: [[UInt8]: [UInt8]] = [:]
-        for round in 0..<300 {
-            var view = committed
-            for _ in 0..<Int(random.next() % 8) {
-                let key = [UInt8]("k\(random.next() % 40)")
-                if random.next() % 3 == 0 {
-                    store.delete(key)
-                    view[key] = nil
-                } else {
-                    let value = [UInt8]("\(random.next() % 100)")
-                    store.put(key, value)
-                    view[key] = value
-                }
-            }
-            let lower = [UInt8]("k\(random.next() % 40)")
-            let upper = [UInt8]("k\(random.next() % 40)")
-            let expected = view.filter { !bytesPrecede($0.key, lower) && bytesPrecede($0.key, upper) }.sorted { bytesPrecede($0.key, $1.key) }
-            let actual = store.range(from: lower, to: upper)
-            #expect(actual.map(\.key) == expected.map(\.key) && actual.map(\.value) == expected.map(\.value), "seed \(seed) round \(round)")
-            if random.next() % 4 == 0 {
-                store.abort()
-            } else {
-                store.commit()
-                committed = view
-            }
+        try checkRangeScans(seed: seed, rounds: 300, store: { store }, commit: { _ in store.commit() }) { round in
             if round == 150 {
+                let committed = store.committedRecords()
                 store.reset()
-                for (key, value) in committed { try store.applyCommitted(ChangelogRecord(key: key, value: value)) }
+                for record in committed { try store.applyCommitted(record) }
             }
         }
+    }
+}
+
+/// Random writes, deletes, aborts and commits against a store, checking after each round that a
+/// random range scan equals a sorted filter of a reference map of the transaction's view.
+/// `afterRound` may reopen or restore the store (`store` gives the current one).
+func checkRangeScans(
+    seed: UInt64, rounds: Int, store: () -> any KeyValueAccess, commit: (Int) throws -> Void, afterRound: (Int) throws -> Void
+) throws {
+    var random = SeededRandom(seed: seed)
+    var committed: [[UInt8]: [UInt8]] = [:]
+    for round in 0..<rounds {
+        var view = committed
+        for _ in 0..<Int(random.next() % 8) {
+            let key = [UInt8]("k\(random.next() % 40)")
+            if random.next() % 3 == 0 {
+                store().delete(key)
+                view[key] = nil
+            } else {
+                let value = [UInt8]("\(random.next() % 100)")
+                store().put(key, value)
+                view[key] = value
+            }
+        }
+        let lower = [UInt8]("k\(random.next() % 40)")
+        let upper = [UInt8]("k\(random.next() % 40)")
+        let expected = view.filter { !bytesPrecede($0.key, lower) && bytesPrecede($0.key, upper) }.sorted { bytesPrecede($0.key, $1.key) }
+        let actual = store().range(from: lower, to: upper)
+        #expect(actual.map(\.key) == expected.map(\.key) && actual.map(\.value) == expected.map(\.value), "seed \(seed) round \(round)")
+        if random.next() % 4 == 0 {
+            store().abort()
+        } else {
+            try commit(round)
+            committed = view
+        }
+        try afterRound(round)
     }
 }

@@ -58,34 +58,9 @@ import StateStores
     /// Range scans equal a sorted filter of a reference, across commits, aborts and reopening.
     @Test(arguments: [3, 4, 5] as [UInt64])
     func rangeScansMatchASortedReference(seed: UInt64) throws {
-        var random = SeededRandom(seed: seed)
         let path = databasePath()
         var store = try RocksDBStore(name: "s", path: path)
-        var committed: [[UInt8]: [UInt8]] = [:]
-        for round in 0..<200 {
-            var view = committed
-            for _ in 0..<Int(random.next() % 8) {
-                let key = [UInt8]("k\(random.next() % 40)")
-                if random.next() % 3 == 0 {
-                    store.delete(key)
-                    view[key] = nil
-                } else {
-                    let value = [UInt8]("\(random.next() % 100)")
-                    store.put(key, value)
-                    view[key] = value
-                }
-            }
-            let lower = [UInt8]("k\(random.next() % 40)")
-            let upper = [UInt8]("k\(random.next() % 40)")
-            let expected = view.filter { !bytesPrecede($0.key, lower) && bytesPrecede($0.key, upper) }.sorted { bytesPrecede($0.key, $1.key) }
-            let actual = store.range(from: lower, to: upper)
-            #expect(actual.map(\.key) == expected.map(\.key) && actual.map(\.value) == expected.map(\.value), "seed \(seed) round \(round)")
-            if random.next() % 4 == 0 {
-                store.abort()
-            } else {
-                try store.commit(reflecting: Offset(Int64(round)))
-                committed = view
-            }
+        try checkRangeScans(seed: seed, rounds: 200, store: { store }, commit: { round in try store.commit(reflecting: Offset(Int64(round))) }) { round in
             if round == 100 {
                 store.close()
                 store = try RocksDBStore(name: "s", path: path)
