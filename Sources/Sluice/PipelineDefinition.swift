@@ -43,11 +43,17 @@ public struct PipelineConfiguration: Sendable, Equatable {
     /// The consumer group whose committed offsets track the pipeline; the pipeline's name
     /// when nil.
     public var consumerGroup: String?
+    /// What happens to records that fail, per failure point, and the backoff between retries.
+    public var retry: RetryPolicy
 
-    public init(guarantee: Guarantee = .exactlyOnce, commitInterval: Duration = .milliseconds(100), consumerGroup: String? = nil) {
+    public init(
+        guarantee: Guarantee = .exactlyOnce, commitInterval: Duration = .milliseconds(100), consumerGroup: String? = nil,
+        retry: RetryPolicy = RetryPolicy()
+    ) {
         self.guarantee = guarantee
         self.commitInterval = commitInterval
         self.consumerGroup = consumerGroup
+        self.retry = retry
     }
 }
 
