@@ -17,12 +17,14 @@ struct DataDirectoryOptions: ParsableArguments {
     var dataDirectory: String = "./sluice-data"
 
     /// Opens the data directory, holding its lock until the returned manager is closed.
-    func open(as command: String) throws -> LogManager {
+    /// - Parameter whenLocked: put before the error when another process holds the directory.
+    func open(as command: String, whenLocked: String? = nil) throws -> LogManager {
         var options = LogOptions()
         options.ownerDescription = "pipeline \(command)"
         do {
             return try LogManager.open(directory: dataDirectory, options: options, logger: Logger(label: "sluice"))
         } catch {
+            if error.code == .locked, let whenLocked { throw CLIError("\(whenLocked): \(error.description)") }
             throw CLIError(error.description)
         }
     }
@@ -31,8 +33,10 @@ struct DataDirectoryOptions: ParsableArguments {
 /// Runs `body` with the log and its transaction coordinator open (which completes or aborts
 /// whatever a crashed process left open), turning errors into one-line CLI errors, and always
 /// closing the log (which syncs and releases the directory lock).
-func withEngine<T>(_ options: DataDirectoryOptions, command: String, _ body: (LogManager, TransactionCoordinator) throws -> T) throws -> T {
-    let log = try options.open(as: command)
+func withEngine<T>(
+    _ options: DataDirectoryOptions, command: String, whenLocked: String? = nil, _ body: (LogManager, TransactionCoordinator) throws -> T
+) throws -> T {
+    let log = try options.open(as: command, whenLocked: whenLocked)
     defer { log.close() }
     do {
         let coordinator = try TransactionCoordinator(log: log)

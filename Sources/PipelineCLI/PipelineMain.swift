@@ -30,7 +30,8 @@ struct PipelineCommand: ParsableCommand {
         abstract: "Sluice: exactly-once stream processing over compressed, partitioned logs.",
         subcommands: [
             DemoCommand.self, TopicsCommand.self, ProduceCommand.self, ConsumeCommand.self,
-            CopyCommand.self, TransactionsCommand.self, ListCommand.self, RunCommand.self, StateCommand.self, LogCommand.self,
+            CopyCommand.self, TransactionsCommand.self, ListCommand.self, RunCommand.self, StateCommand.self, DeadLetterCommand.self,
+            ReplayCommand.self, LogCommand.self,
         ]
     )
 }

@@ -80,7 +80,7 @@ struct RunCommand: ParsableCommand {
             reporter.finish()
             let progress = runner.progress
             let seconds = max(Date().timeIntervalSince(started), 0.001)
-            print("\(pipeline.name): processed \(progress.recordsProcessed) records in \(String(format: "%.2f", seconds)) s (\(Int(Double(progress.recordsProcessed) / seconds)) records/s), dead-lettered \(progress.deadLettered), lag \(progress.lag)")
+            print("\(pipeline.name): processed \(progress.recordsProcessed) records in \(String(format: "%.2f", seconds)) s (\(Int(Double(progress.recordsProcessed) / seconds)) records/s), dead-lettered \(progress.deadLettered), lag \(progress.lag)\(progress.skipped > 0 ? ", skipped \(progress.skipped)" : "")")
         }
     }
 }

@@ -14,7 +14,8 @@ enum DeadLetters {
     /// The pipeline's dead-letter topic.
     static func topic(for pipeline: String) -> String { "\(pipeline).dlq" }
 
-    static func record(for failure: RecordFailure, source: RawRecord, pipeline: String, attempts: Int, now: Int64) -> RawRecord {
+    /// The dead letter of `source`: `attempts` failures, the first and last at these times (ms).
+    static func record(for failure: RecordFailure, source: RawRecord, pipeline: String, attempts: Int, firstFailure: Int64, lastFailure: Int64) -> RawRecord {
         let headers: [(String, String)] = [
             ("dlq.pipeline", pipeline),
             ("dlq.operator", failure.operatorName),
@@ -26,8 +27,8 @@ enum DeadLetters {
             ("dlq.source.offset", String(source.offset)),
             ("dlq.source.timestamp", String(source.timestamp)),
             ("dlq.attempts", String(attempts)),
-            ("dlq.first.failure.time", String(now)),
-            ("dlq.last.failure.time", String(now)),
+            ("dlq.first.failure.time", String(firstFailure)),
+            ("dlq.last.failure.time", String(lastFailure)),
         ]
         return RawRecord(topic: topic(for: pipeline), partition: source.partition, offset: 0, key: source.key, value: source.value,
                          timestamp: source.timestamp,

@@ -8,6 +8,8 @@ import Foundation
 package struct PipelineProgress: Sendable, Equatable {
     package var recordsProcessed = 0
     package var deadLettered = 0
+    /// Records dropped by a skip-and-count verdict.
+    package var skipped = 0
     /// Read-committed records not yet processed, over all input partitions.
     package var lag: Int64 = 0
 }
@@ -17,7 +19,8 @@ package struct PipelineProgress: Sendable, Equatable {
 ///
 /// Source topics must exist and have the same number of partitions (worker P reads partition P
 /// of each). Sink topics, internal (repartition) topics and the dead-letter topic
-/// `<pipeline>.dlq` are created like the first source when missing.
+/// `<pipeline>.dlq` are created like the first source when missing. A pipeline whose replay was
+/// interrupted (``PipelineReplay``) is refused until the replay is run again.
 package final class PipelineRunner {
     package let pipeline: any PipelineDefinition
     private let log: LogManager
@@ -28,6 +31,9 @@ package final class PipelineRunner {
     package init(pipeline: any PipelineDefinition, log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int = 2000) throws {
         self.pipeline = pipeline
         self.log = log
+        if let start = PipelineReplay.unfinishedReplay(log: log, pipeline: pipeline.name) {
+            throw PipelineRunError("a replay of '\(pipeline.name)' (from \(start)) was interrupted; run `pipeline replay \(pipeline.name) --from …` again to finish it before running the pipeline")
+        }
         let topology = pipeline.topology
         let internalTopics = Set(topology.internalTopics)
         let sources = try topology.sourceTopics.filter { !internalTopics.contains($0) }.map { try log.topic(named: $0) }
@@ -55,6 +61,7 @@ package final class PipelineRunner {
     package var progress: PipelineProgress {
         PipelineProgress(recordsProcessed: workers.reduce(0) { $0 + $1.recordsProcessed },
                          deadLettered: workers.reduce(0) { $0 + $1.deadLettered },
+                         skipped: workers.reduce(0) { $0 + $1.skipped },
                          lag: workers.reduce(0) { $0 + $1.lag })
     }
 

@@ -9,8 +9,10 @@ import StateStores
 ///
 /// Loop: poll → process (operators, stores staged, outputs and dead letters sent in the open
 /// transaction) → every commit interval: changelogs + consumed offsets into the transaction,
-/// commit, apply the stores' staged writes. On start the worker fences any previous holder of
-/// its id (`initTransactions`) and restores its stores from checkpoint + committed changelog.
+/// commit, apply the stores' staged writes. A failed record gets its ``RetryPolicy`` verdict
+/// through ``RecordRetries`` (a retry aborts and rewinds). On start the worker fences any
+/// previous holder of its id (`initTransactions`) and restores its stores from checkpoint +
+/// committed changelog.
 ///
 /// A worker reading several topics (a stream and the table it joins, a repartition topic)
 /// processes their records in timestamp order: it buffers what it polled per partition and takes
@@ -44,6 +46,10 @@ final class PipelineWorker: ProcessingContext {
     private let pollRecordsMax: Int
     private(set) var recordsProcessed = 0
     private(set) var deadLettered = 0
+    private(set) var skipped = 0
+    /// The failure policy's state (see ``RecordRetries``) and the counts a retry's abort undoes.
+    private let retries: RecordRetries
+    private var uncommittedCounts = (records: 0, deadLettered: 0, skipped: 0)
 
     static let checkpointEveryCommits = 20
 
@@ -59,6 +65,7 @@ final class PipelineWorker: ProcessingContext {
         let (seconds, attoseconds) = configuration.commitInterval.components
         commitIntervalNanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds)) / 1_000_000_000
         lastCommitNanoseconds = log.clock.monotonicNanoseconds()
+        retries = RecordRetries(policy: configuration.retry, seed: UInt64(partition))
         producer = TransactionalProducer(log: log, coordinator: coordinator, transactionalID: "\(pipeline.name)-\(partition)")
         try producer.initTransactions()
         for name in topology.storeNames {
@@ -119,6 +126,7 @@ final class PipelineWorker: ProcessingContext {
     ///   worker took over), log errors.
     @discardableResult
     func step() throws -> Int {
+        if retries.isPaused(atNanoseconds: log.clock.monotonicNanoseconds()) { return 0 }
         let records = try mergesByTimestamp ? pollInTimestampOrder() : consumer.poll()
         if !records.isEmpty && !inTransaction {
             try producer.beginTransaction()
@@ -131,12 +139,20 @@ final class PipelineWorker: ProcessingContext {
                 headers: record.headers.map { RawRecord.Header(key: $0.key, value: $0.value) })
             do {
                 try handlers[raw.topic]?(raw)
-            } catch let failure as RecordFailure where failure.stage != .produce {
-                try emit(DeadLetters.record(for: failure, source: raw, pipeline: pipelineName, attempts: 1, now: log.clock.now().rawValue))
-                deadLettered += 1
+            } catch let failure as RecordFailure {
+                switch retries.decide(failure, source: raw, now: log.clock.now().rawValue, monotonicNanoseconds: log.clock.monotonicNanoseconds()) {
+                case .deadLetter(let attempts, let first, let last):
+                    try emit(DeadLetters.record(for: failure, source: raw, pipeline: pipelineName, attempts: attempts, firstFailure: first, lastFailure: last))
+                    uncommittedCounts.deadLettered += 1
+                case .skip: uncommittedCounts.skipped += 1
+                case .fail: throw failure
+                case .retry:
+                    try abortAndRewind()
+                    return 0
+                }
             }
+            uncommittedCounts.records += 1
         }
-        recordsProcessed += records.count
         let now = log.clock.monotonicNanoseconds()
         if inTransaction && (records.isEmpty || now &- lastCommitNanoseconds >= commitIntervalNanoseconds) {
             try commit()
@@ -155,12 +171,30 @@ final class PipelineWorker: ProcessingContext {
         try producer.sendOffsets(positions, group: group)
         try producer.commitTransaction()
         inTransaction = false
+        retries.committed(positions)
+        recordsProcessed += uncommittedCounts.records
+        deadLettered += uncommittedCounts.deadLettered
+        skipped += uncommittedCounts.skipped
+        uncommittedCounts = (0, 0, 0)
         for entry in stores.values { try entry.changelog.transactionCommitted() }
         lastCommitNanoseconds = log.clock.monotonicNanoseconds()
         commitsSinceCheckpoint += 1
         if commitsSinceCheckpoint >= Self.checkpointEveryCommits {
             for entry in stores.values { try entry.changelog.checkpoint() }
             commitsSinceCheckpoint = 0
+        }
+    }
+
+    /// For a retry: drops the open transaction (outputs, dead letters, staged store writes) and
+    /// reads again from the committed offsets, so nothing past the failed record commits.
+    private func abortAndRewind() throws {
+        if inTransaction { try producer.abortTransaction() }
+        inTransaction = false
+        uncommittedCounts = (0, 0, 0)
+        for entry in stores.values { entry.changelog.transactionAborted() }
+        buffered = [:]
+        for topicPartition in consumer.assignment {
+            try consumer.seek(topicPartition, to: consumer.committed(topicPartition).map { .offset($0) } ?? .earliest)
         }
     }
 

@@ -60,6 +60,7 @@ final class WorkerThreads: @unchecked Sendable {
             }
             let progress = PipelineProgress(recordsProcessed: workers.reduce(0) { $0 + $1.recordsProcessed },
                                             deadLettered: workers.reduce(0) { $0 + $1.deadLettered },
+                                            skipped: workers.reduce(0) { $0 + $1.skipped },
                                             lag: workers.reduce(0) { $0 + $1.lag })
             let idle = processed == 0 && progress.lag == 0 && !workers.contains(where: \.hasUncommittedWork)
             withLock {
@@ -76,6 +77,7 @@ final class WorkerThreads: @unchecked Sendable {
             snapshots.reduce(into: PipelineProgress()) { total, part in
                 total.recordsProcessed += part.recordsProcessed
                 total.deadLettered += part.deadLettered
+                total.skipped += part.skipped
                 total.lag += part.lag
             }
         }

@@ -49,13 +49,18 @@ public struct PipelineConfiguration: Sendable, Equatable {
     /// How many threads run the pipeline's workers (one worker per input partition, worker P on
     /// thread P mod threads); one per core when nil.
     public var threads: Int?
+    /// What happens to records that fail, per failure point, and the backoff between retries.
+    public var retry: RetryPolicy
 
-    public init(guarantee: Guarantee = .exactlyOnce, commitInterval: Duration = .milliseconds(100), consumerGroup: String? = nil,
-                threads: Int? = nil, storeBackends: [String: StoreBackend] = [:]) {
+    public init(
+        guarantee: Guarantee = .exactlyOnce, commitInterval: Duration = .milliseconds(100), consumerGroup: String? = nil,
+        retry: RetryPolicy = RetryPolicy(), threads: Int? = nil, storeBackends: [String: StoreBackend] = [:]
+    ) {
         precondition(threads.map { $0 >= 1 } ?? true, "a pipeline needs at least one thread")
         self.guarantee = guarantee
         self.commitInterval = commitInterval
         self.consumerGroup = consumerGroup
+        self.retry = retry
         self.threads = threads
         self.storeBackends = storeBackends
     }

@@ -12,6 +12,8 @@ public struct RecordFailure: Error, CustomStringConvertible, Sendable {
     public var errorType: String
     public var message: String
     public var source: RawRecord?
+    /// The error's own word on retrying (``ClassifiedError``); nil when it does not say.
+    public var isRetryable: Bool?
 
     public var description: String { "\(stage) failed in \(operatorName): \(errorType): \(message)" }
 
@@ -21,6 +23,7 @@ public struct RecordFailure: Error, CustomStringConvertible, Sendable {
         self.errorType = String(describing: type(of: error))
         self.message = String(describing: error)
         self.source = source
+        self.isRetryable = (error as? any ClassifiedError)?.isRetryable
     }
 }
 

@@ -1,0 +1,135 @@
+import ArgumentParser
+import StreamCore
+import LogStorage
+import PipelineRuntime
+import Sluice
+import Foundation
+
+/// `pipeline dlq list|show|redrive`: inspect a pipeline's dead letters and send them back.
+struct DeadLetterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dlq", abstract: "Inspect and redrive a pipeline's dead letters (<pipeline>.dlq).",
+        subcommands: [DeadLetterList.self, DeadLetterShow.self, DeadLetterRedriveCommand.self])
+}
+
+/// `pipeline dlq list PIPELINE`: committed dead letters counted by error type and stage.
+struct DeadLetterList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Count dead letters by error type and stage.")
+    @Argument(help: "The pipeline's name (see `pipeline list`).") var pipeline: String
+    @OptionGroup var data: DataDirectoryOptions
+
+    func run() throws {
+        let name = try catalogPipeline(pipeline).name
+        let report = try withEngine(data, command: "dlq list \(name)") { log, _ in
+            try oneLineErrors { try DeadLetterReport.make(log: log, pipeline: name) }
+        }
+        let topic = DeadLetterTopics.deadLetters(of: name)
+        guard report.hasTopic else {
+            print("\(name) has no dead letters (no topic \(topic))")
+            return
+        }
+        guard report.total > 0 else {
+            print("\(name) has no dead letters (\(topic) is empty)")
+            return
+        }
+        printTable(header: ["ERROR TYPE", "STAGE", "COUNT", "REDRIVEN"],
+                   rows: report.rows.map { [$0.errorType, $0.stage, String($0.count), String($0.redriven)] })
+        print("total: \(report.total) dead letter\(report.total == 1 ? "" : "s") in \(topic), \(report.redriven) redriven")
+    }
+}
+
+/// How `dlq show` prints records.
+enum DeadLetterFormat: String, ExpressibleByArgument, CaseIterable {
+    /// A block of indented lines per record.
+    case text
+    /// One JSON object per line.
+    case json
+}
+
+/// `pipeline dlq show PIPELINE [--limit N] [--error-type T] [--format text|json]`: committed
+/// dead letters with their context.
+struct DeadLetterShow: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Print dead letters with their error context.")
+    @Argument(help: "The pipeline's name (see `pipeline list`).") var pipeline: String
+    @Option(help: "Print at most N records.") var limit: Int?
+    @Option(name: .customLong("error-type"), help: "Only records whose dlq.error.type is this.") var errorType: String?
+    @Option(help: "text (default) or json (one object per line).") var format: DeadLetterFormat = .text
+    @OptionGroup var data: DataDirectoryOptions
+
+    func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") }
+    }
+
+    func run() throws {
+        let name = try catalogPipeline(pipeline).name
+        let letters = try withEngine(data, command: "dlq show \(name)") { log, _ in
+            try oneLineErrors { try DeadLetterReport.deadLetters(log: log, pipeline: name, errorType: errorType, limit: limit) }
+        }
+        let topic = DeadLetterTopics.deadLetters(of: name)
+        guard let letters else {
+            if format == .text { print("\(name) has no dead letters (no topic \(topic))") }
+            return
+        }
+        let output = OutputBuffer()
+        for (letter, redriven) in letters {
+            switch format {
+            case .json: output.line(DeadLetterText.json(letter, topic: topic, redriven: redriven))
+            case .text: output.write(DeadLetterText.block(letter, topic: topic, redriven: redriven))
+            }
+        }
+        if format == .text {
+            output.line("\(letters.count) dead letter\(letters.count == 1 ? "" : "s")\(errorType.map { " of error type \($0)" } ?? "") shown")
+        }
+        output.flush()
+    }
+}
+
+/// `pipeline dlq redrive PIPELINE [--error-type T] [--to TOPIC]`: sends dead letters back,
+/// exactly once (see ``DeadLetterRedrive``).
+struct DeadLetterRedriveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "redrive", abstract: "Send dead letters back to their source topic (or --to TOPIC), each exactly once.")
+    @Argument(help: "The pipeline's name (see `pipeline list`).") var pipeline: String
+    @Option(name: .customLong("error-type"), help: "Only records whose dlq.error.type is this.") var errorType: String?
+    @Option(help: "Send them to this topic instead of each record's dlq.source.topic.") var to: String?
+    @OptionGroup var data: DataDirectoryOptions
+
+    func run() throws {
+        let name = try catalogPipeline(pipeline).name
+        var options = RedriveOptions(pipeline: name, errorType: errorType)
+        if let to { options.target = try topicName(to) }
+        let summary = try withEngine(data, command: "dlq redrive \(name)", whenLocked: "cannot redrive while the data directory is in use (stop the pipeline first)") { log, coordinator in
+            try oneLineErrors { try DeadLetterRedrive.run(log: log, coordinator: coordinator, options: options) }
+        }
+        let topic = DeadLetterTopics.deadLetters(of: name)
+        guard summary.hasTopic else {
+            print("\(name) has no dead letters (no topic \(topic)); nothing to redrive")
+            return
+        }
+        print("\(topic): redriven \(summary.redriven), already redriven \(summary.alreadyRedriven), filtered out \(summary.filteredOut)")
+        for (target, count) in summary.byTarget.sorted(by: { $0.key < $1.key }) {
+            print("  to \(target): \(count)")
+        }
+        print("in \(summary.transactions) transaction\(summary.transactions == 1 ? "" : "s") (transactional id \(DeadLetterTopics.redriveTransactionalID(of: name)), markers in \(DeadLetterTopics.redriveMarkers(of: name)))")
+    }
+}
+
+/// The pipeline of the catalog called `name`, or a one-line error naming the known ones.
+func catalogPipeline(_ name: String) throws -> any PipelineDefinition {
+    guard let pipeline = CatalogRegistry.catalog.pipeline(named: name) else {
+        let known = CatalogRegistry.catalog.pipelines.map(\.name).joined(separator: ", ")
+        throw CLIError("unknown pipeline '\(name)' (the catalog has: \(known.isEmpty ? "none" : known))")
+    }
+    return pipeline
+}
+
+/// Runs `body`, turning any error into a one-line ``CLIError``.
+func oneLineErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as CLIError {
+        throw error
+    } catch {
+        throw CLIError(String(describing: error).split(separator: "\n").joined(separator: " "))
+    }
+}
