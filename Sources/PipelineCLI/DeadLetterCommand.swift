@@ -19,9 +19,11 @@ struct DeadLetterList: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
 
     func run() throws {
-        let name = try catalogPipeline(pipeline).name
+        let definition = try catalogPipeline(pipeline)
+        let name = definition.name
+        let otherTopics = definition.topology.deadLetterTopics
         let report = try withEngine(data, command: "dlq list \(name)") { log, _ in
-            try oneLineErrors { try DeadLetterReport.make(log: log, pipeline: name) }
+            try oneLineErrors { try DeadLetterReport.make(log: log, pipeline: name, otherTopics: otherTopics) }
         }
         let topic = DeadLetterTopics.deadLetters(of: name)
         guard report.hasTopic else {
@@ -61,9 +63,11 @@ struct DeadLetterShow: ParsableCommand {
     }
 
     func run() throws {
-        let name = try catalogPipeline(pipeline).name
+        let definition = try catalogPipeline(pipeline)
+        let name = definition.name
+        let otherTopics = definition.topology.deadLetterTopics
         let letters = try withEngine(data, command: "dlq show \(name)") { log, _ in
-            try oneLineErrors { try DeadLetterReport.deadLetters(log: log, pipeline: name, errorType: errorType, limit: limit) }
+            try oneLineErrors { try DeadLetterReport.deadLetters(log: log, pipeline: name, otherTopics: otherTopics, errorType: errorType, limit: limit) }
         }
         let topic = DeadLetterTopics.deadLetters(of: name)
         guard let letters else {
@@ -73,8 +77,8 @@ struct DeadLetterShow: ParsableCommand {
         let output = OutputBuffer()
         for (letter, redriven) in letters {
             switch format {
-            case .json: output.line(DeadLetterText.json(letter, topic: topic, redriven: redriven))
-            case .text: output.write(DeadLetterText.block(letter, topic: topic, redriven: redriven))
+            case .json: output.line(DeadLetterText.json(letter, topic: letter.topic, redriven: redriven))
+            case .text: output.write(DeadLetterText.block(letter, topic: letter.topic, redriven: redriven))
             }
         }
         if format == .text {
@@ -95,8 +99,11 @@ struct DeadLetterRedriveCommand: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
 
     func run() throws {
-        let name = try catalogPipeline(pipeline).name
+        let definition = try catalogPipeline(pipeline)
+        let name = definition.name
+        let otherTopics = definition.topology.deadLetterTopics
         var options = RedriveOptions(pipeline: name, errorType: errorType)
+        options.otherTopics = otherTopics
         if let to { options.target = try topicName(to) }
         let summary = try withEngine(data, command: "dlq redrive \(name)", whenLocked: "cannot redrive while the data directory is in use (stop the pipeline first)") { log, coordinator in
             try oneLineErrors { try DeadLetterRedrive.run(log: log, coordinator: coordinator, options: options) }

@@ -25,7 +25,7 @@ enum DeadLetterText {
         let time = Date(timeIntervalSince1970: Double(letter.timestamp.milliseconds) / 1000)
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        var text = "\(topic) \(letter.position)  timestamp \(letter.timestamp.milliseconds) (\(formatter.string(from: time)))  redriven: \(redriven ? "yes" : "no")\n"
+        var text = "\(topic) \(letter.partition.rawValue):\(letter.offset.rawValue)  timestamp \(letter.timestamp.milliseconds) (\(formatter.string(from: time)))  redriven: \(redriven ? "yes" : "no")\n"
         text += "  key:   \(readable(letter.key))\n"
         text += "  value: \(readable(letter.value))\n"
         for header in letter.headers { text += "  \(header.key): \(readable(header.value))\n" }

@@ -5,7 +5,11 @@ package import LogStorage
 /// the DLQ, its original key and bytes, and its headers (the `dlq.*` context of ``DeadLetters``
 /// and whatever headers the source record carried).
 package struct DeadLetter: Sendable, Equatable {
-    /// Its partition in `<pipeline>.dlq`.
+    /// Its dead-letter topic: `<pipeline>.dlq`, or one an operator chose with `deadLetters(to:)`.
+    package var topic: String = ""
+    /// Whether ``topic`` is the pipeline's default `<pipeline>.dlq`.
+    package var isDefaultTopic = true
+    /// Its partition in its dead-letter topic.
     package var partition: PartitionID
     /// Its offset in that partition.
     package var offset: Offset
@@ -18,8 +22,12 @@ package struct DeadLetter: Sendable, Equatable {
     /// Every header, in record order.
     package var headers: [RecordHeader]
 
-    /// `"<partition>:<offset>"`: the record's position in the DLQ, the key of its redrive marker.
-    package var position: String { "\(partition.rawValue):\(offset.rawValue)" }
+    /// `"<partition>:<offset>"` in `<pipeline>.dlq`, `"<topic>:<partition>:<offset>"` in another
+    /// dead-letter topic (topic names have no `:`): the record's position, the key of its
+    /// redrive marker.
+    package var position: String {
+        isDefaultTopic ? "\(partition.rawValue):\(offset.rawValue)" : "\(topic):\(partition.rawValue):\(offset.rawValue)"
+    }
 
     /// The text of the first header called `name` (nil when absent or not UTF-8).
     package func header(_ name: String) -> String? {
@@ -84,15 +92,26 @@ package enum DeadLetterTopics {
         }
     }
 
-    /// Hands every committed dead letter of `pipeline` to `body`, in partition then offset order.
-    /// - Returns: false when the pipeline has no DLQ topic (then `body` is never called).
-    package static func scanDeadLetters(log: LogManager, pipeline: String, _ body: (DeadLetter) throws -> Void) throws -> Bool {
-        guard let name = TopicName(rawValue: deadLetters(of: pipeline)), log.hasTopic(name) else { return false }
-        try scanCommitted(log: log, topic: name) { record in
-            try body(DeadLetter(partition: record.topicPartition.partition, offset: record.offset, timestamp: record.timestamp,
-                                key: record.key, value: record.value, headers: record.headers))
+    /// Hands every committed dead letter of `pipeline` to `body`, topic by topic, in partition
+    /// then offset order.
+    /// `otherTopics` are the dead-letter topics the pipeline's operators chose
+    /// (`Topology.deadLetterTopics`); they are read after `<pipeline>.dlq`.
+    /// - Returns: false when none of these topics exists (then `body` is never called).
+    package static func scanDeadLetters(
+        log: LogManager, pipeline: String, otherTopics: [String] = [], _ body: (DeadLetter) throws -> Void
+    ) throws -> Bool {
+        let defaultTopic = deadLetters(of: pipeline)
+        var found = false
+        for topic in [defaultTopic] + otherTopics.filter({ $0 != defaultTopic }) {
+            guard let name = TopicName(rawValue: topic), log.hasTopic(name) else { continue }
+            found = true
+            try scanCommitted(log: log, topic: name) { record in
+                try body(DeadLetter(topic: topic, isDefaultTopic: topic == defaultTopic, partition: record.topicPartition.partition,
+                                    offset: record.offset, timestamp: record.timestamp, key: record.key, value: record.value,
+                                    headers: record.headers))
+            }
         }
-        return true
+        return found
     }
 
     /// The DLQ positions (`"<partition>:<offset>"`) already redriven: the keys of the committed

@@ -10,6 +10,8 @@ package struct RedriveOptions: Sendable {
     package var errorType: String?
     /// Where the records go; each record's `dlq.source.topic` when nil.
     package var target: TopicName?
+    /// The dead-letter topics the pipeline's operators chose, redriven after `<pipeline>.dlq`.
+    package var otherTopics: [String] = []
     /// At most this many records per transaction (bounds memory and the work a crash redoes).
     package var transactionRecordsMax = 2000
     /// The largest batch the producer writes; a transaction's records are written in batches of
@@ -67,11 +69,13 @@ package enum DeadLetterRedrive {
     ///   before the error stay committed; a rerun continues after them.
     package static func run(log: LogManager, coordinator: TransactionCoordinator, options: RedriveOptions) throws -> RedriveSummary {
         let pipeline = options.pipeline
-        let dlqName = DeadLetterTopics.deadLetters(of: pipeline)
-        guard let dlqTopic = TopicName(rawValue: dlqName), log.hasTopic(dlqTopic) else { return RedriveSummary(hasTopic: false) }
+        let dlqNames = [DeadLetterTopics.deadLetters(of: pipeline)] + options.otherTopics
+        let dlqTopics = dlqNames.compactMap { TopicName(rawValue: $0) }.filter { log.hasTopic($0) }
+        guard !dlqTopics.isEmpty else { return RedriveSummary(hasTopic: false) }
         let markersTopic = try TopicName(validating: DeadLetterTopics.redriveMarkers(of: pipeline))
+        let excluded = Set(dlqNames.compactMap { TopicName(rawValue: $0) } + [markersTopic])
         if let target = options.target {
-            guard target != dlqTopic && target != markersTopic else {
+            guard !excluded.contains(target) else {
                 throw PipelineRunError("cannot redrive into \(target): it is \(pipeline)'s own dead-letter bookkeeping")
             }
             _ = try log.topic(target)
@@ -89,7 +93,7 @@ package enum DeadLetterRedrive {
         var inTransaction = 0
         var targets: [String: Topic] = [:]
         do {
-            _ = try DeadLetterTopics.scanDeadLetters(log: log, pipeline: pipeline) { letter in
+            _ = try DeadLetterTopics.scanDeadLetters(log: log, pipeline: pipeline, otherTopics: options.otherTopics) { letter in
                 if done.contains(letter.position) {
                     summary.alreadyRedriven += 1
                     return
@@ -98,7 +102,7 @@ package enum DeadLetterRedrive {
                     summary.filteredOut += 1
                     return
                 }
-                let target = try targetTopic(of: letter, options: options, log: log, known: &targets, excluded: [dlqTopic, markersTopic])
+                let target = try targetTopic(of: letter, options: options, log: log, known: &targets, excluded: Array(excluded))
                 if inTransaction == 0 { try producer.beginTransaction() }
                 try producer.send(topic: target.name, key: letter.key, value: letter.value, headers: redriveHeaders(of: letter),
                                   timestamp: letter.timestamp, partition: keylessPartition(of: letter, in: target))
@@ -125,12 +129,15 @@ package enum DeadLetterRedrive {
         return summary
     }
 
-    /// The source record's headers plus the DLQ position.
+    /// The source record's headers plus the DLQ position (with `dlq.redrive.topic` when the
+    /// dead letter was not in `<pipeline>.dlq`).
     static func redriveHeaders(of letter: DeadLetter) -> [RecordHeader] {
-        letter.sourceHeaders + [
-            RecordHeader(key: "dlq.redrive.partition", value: Array(String(letter.partition.rawValue).utf8)),
-            RecordHeader(key: "dlq.redrive.offset", value: Array(String(letter.offset.rawValue).utf8)),
-        ]
+        letter.sourceHeaders
+            + (letter.isDefaultTopic ? [] : [RecordHeader(key: "dlq.redrive.topic", value: Array(letter.topic.utf8))])
+            + [
+                RecordHeader(key: "dlq.redrive.partition", value: Array(String(letter.partition.rawValue).utf8)),
+                RecordHeader(key: "dlq.redrive.offset", value: Array(String(letter.offset.rawValue).utf8)),
+            ]
     }
 
     /// A keyless record's partition: its source partition when it goes back to its source

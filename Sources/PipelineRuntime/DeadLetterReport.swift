@@ -27,10 +27,11 @@ package struct DeadLetterReport: Sendable, Equatable {
     package var redriven: Int { rows.reduce(0) { $0 + $1.redriven } }
 
     /// Counts the committed dead letters of `pipeline` (read-committed, the whole topic).
-    package static func make(log: LogManager, pipeline: String) throws -> DeadLetterReport {
+    /// `otherTopics`: the dead-letter topics the pipeline's operators chose.
+    package static func make(log: LogManager, pipeline: String, otherTopics: [String] = []) throws -> DeadLetterReport {
         let redrivenPositions = try DeadLetterTopics.redrivenPositions(log: log, pipeline: pipeline)
         var counts: [String: Row] = [:]
-        let hasTopic = try DeadLetterTopics.scanDeadLetters(log: log, pipeline: pipeline) { letter in
+        let hasTopic = try DeadLetterTopics.scanDeadLetters(log: log, pipeline: pipeline, otherTopics: otherTopics) { letter in
             let errorType = letter.errorType
             let stage = letter.stage
             let id = errorType + "\u{0}" + stage
@@ -48,11 +49,11 @@ package struct DeadLetterReport: Sendable, Equatable {
     /// The committed dead letters of `pipeline` whose `dlq.error.type` is `errorType` (every one
     /// when nil), at most `limit` of them, in partition then offset order, each with whether it
     /// was redriven; nil when the pipeline has no DLQ topic.
-    package static func deadLetters(log: LogManager, pipeline: String, errorType: String?, limit: Int?)
+    package static func deadLetters(log: LogManager, pipeline: String, otherTopics: [String] = [], errorType: String?, limit: Int?)
         throws -> [(letter: DeadLetter, redriven: Bool)]? {
         let redrivenPositions = try DeadLetterTopics.redrivenPositions(log: log, pipeline: pipeline)
         var letters: [(letter: DeadLetter, redriven: Bool)] = []
-        let hasTopic = try DeadLetterTopics.scanDeadLetters(log: log, pipeline: pipeline) { letter in
+        let hasTopic = try DeadLetterTopics.scanDeadLetters(log: log, pipeline: pipeline, otherTopics: otherTopics) { letter in
             guard limit.map({ letters.count < $0 }) ?? true else { return }
             if let errorType, letter.errorType != errorType { return }
             letters.append((letter, redrivenPositions.contains(letter.position)))

@@ -11,7 +11,8 @@ import StreamCore
 /// | `dlq.source.topic`, `dlq.source.partition`, `dlq.source.offset`, `dlq.source.timestamp` | where it came from |
 /// | `dlq.attempts`, `dlq.first.failure.time`, `dlq.last.failure.time` | how often and when it failed (ms) |
 enum DeadLetters {
-    /// The pipeline's dead-letter topic.
+    /// The pipeline's default dead-letter topic (operators may choose others with
+    /// `deadLetters(to:)`; the record goes to the failure's `deadLetterTopic` when set).
     static func topic(for pipeline: String) -> String { "\(pipeline).dlq" }
 
     /// The dead letter of `source`: `attempts` failures, the first and last at these times (ms).
@@ -30,7 +31,7 @@ enum DeadLetters {
             ("dlq.first.failure.time", String(firstFailure)),
             ("dlq.last.failure.time", String(lastFailure)),
         ]
-        return RawRecord(topic: topic(for: pipeline), partition: source.partition, offset: 0, key: source.key, value: source.value,
+        return RawRecord(topic: failure.deadLetterTopic ?? topic(for: pipeline), partition: source.partition, offset: 0, key: source.key, value: source.value,
                          timestamp: source.timestamp,
                          headers: source.headers + headers.map { RawRecord.Header(key: $0.0, value: Array($0.1.utf8)) })
     }

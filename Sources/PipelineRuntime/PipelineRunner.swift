@@ -48,7 +48,7 @@ package final class PipelineRunner {
                 \(source.name) has \(source.partitionCount)
                 """)
         }
-        for name in topology.sinkTopics + [DeadLetters.topic(for: pipeline.name)] {
+        for name in topology.sinkTopics + [DeadLetters.topic(for: pipeline.name)] + topology.deadLetterTopics {
             let topic = try TopicName(validating: name)
             if !log.hasTopic(topic) { try log.createTopic(topic, config: first.config) }
         }

@@ -14,6 +14,9 @@ public struct RecordFailure: Error, CustomStringConvertible, Sendable {
     public var source: RawRecord?
     /// The error's own word on retrying (``ClassifiedError``); nil when it does not say.
     public var isRetryable: Bool?
+    /// The dead-letter topic chosen for the failing operator (``RecordStream/deadLetters(to:)``);
+    /// nil for the pipeline's default, `<pipeline>.dlq`.
+    public var deadLetterTopic: String?
 
     public var description: String { "\(stage) failed in \(operatorName): \(errorType): \(message)" }
 
@@ -34,8 +37,10 @@ public func Source<Key, Value>(_ topic: String, key: Serde<Key>, value: Serde<Va
     let graph = TopologyGraph()
     let node = StreamNode<Key, Value>()
     let operatorName = "source-\(topic)"
+    let decodeDeadLetters = DeadLetterRouting()
     graph.addSource(.init(topic: .external(topic)) { context in
         let downstream = node.compile(context)
+        let deadLetterTopic = decodeDeadLetters.topic
         return { raw in
             let record: StreamRecord<Key, Value>
             do {
@@ -44,12 +49,14 @@ public func Source<Key, Value>(_ topic: String, key: Serde<Key>, value: Serde<Va
                 record = StreamRecord(key: decodedKey, value: try value.decode(bytes), timestamp: raw.timestamp,
                                       headers: raw.headers.map { ($0.key, $0.value) })
             } catch {
-                throw RecordFailure(stage: .decode, operatorName: operatorName, error: error, source: raw)
+                var failure = RecordFailure(stage: .decode, operatorName: operatorName, error: error, source: raw)
+                failure.deadLetterTopic = deadLetterTopic
+                throw failure
             }
             try downstream(record)
         }
     })
-    return RecordStream(node: node, graph: graph, valueSerde: value)
+    return RecordStream(node: node, graph: graph, valueSerde: value, sourceDeadLetters: decodeDeadLetters)
 }
 
 /// Reads a topic of string keys.
@@ -70,6 +77,9 @@ public struct RecordStream<Key, Value> {
     /// Whether an operator may have changed the keys since the source (or the last
     /// repartition), so records may sit in a partition other than their key's.
     var rekeyed = false
+    /// The source's decode-failure routing, while this stream is the source itself (no operator
+    /// in between), so ``deadLetters(to:)`` right after a source covers its decode failures.
+    var sourceDeadLetters: DeadLetterRouting? = nil
 
     /// This stream's records with the given value serde and keying.
     func carrying(_ serde: Serde<Value>?, rekeyed: Bool) -> RecordStream<Key, Value> {

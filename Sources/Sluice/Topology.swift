@@ -40,6 +40,10 @@ public struct Topology: Sendable {
     /// The state stores the pipeline keeps, by name.
     public var storeNames: [String] { graphs.flatMap(\.storeNames).uniqued() }
 
+    /// The dead-letter topics chosen with `deadLetters(to:)`, besides the default
+    /// `<pipeline>.dlq`.
+    public var deadLetterTopics: [String] { graphs.flatMap(\.deadLetterTopics).uniqued() }
+
     /// Per source topic, the function that processes one raw record on `context`'s worker.
     public func compile(for context: any ProcessingContext) -> [String: (RawRecord) throws -> Void] {
         var result: [String: [(RawRecord) throws -> Void]] = [:]
@@ -100,6 +104,7 @@ final class TopologyGraph: @unchecked Sendable {
     private var ownSources: [SourceEntry] = []
     private var ownSinkTopics: [TopicReference] = []
     private var ownStoreNames: [String] = []
+    private var ownDeadLetterTopics: [String] = []
     private var ownOperatorCount = 0
     /// Set by ``Topology/named(_:)``; internal topic names are built from it.
     fileprivate var ownPipelineName = "pipeline"
@@ -114,6 +119,7 @@ final class TopologyGraph: @unchecked Sendable {
     var sources: [SourceEntry] { root.ownSources }
     var sinkTopics: [TopicReference] { root.ownSinkTopics }
     var storeNames: [String] { root.ownStoreNames }
+    var deadLetterTopics: [String] { root.ownDeadLetterTopics }
     var pipelineName: String {
         get { root.ownPipelineName }
         set { root.ownPipelineName = newValue }
@@ -122,6 +128,7 @@ final class TopologyGraph: @unchecked Sendable {
     func addSource(_ entry: SourceEntry) { root.ownSources.append(entry) }
     func addSink(_ topic: String) { root.ownSinkTopics.append(.external(topic)) }
     func addSink(_ topic: TopicReference) { root.ownSinkTopics.append(topic) }
+    func addDeadLetterTopic(_ topic: String) { root.ownDeadLetterTopics.append(topic) }
     func addStore(_ name: String) {
         let graph = root
         precondition(!graph.ownStoreNames.contains(name), "two operators use the state store '\(name)'")
@@ -152,10 +159,12 @@ final class TopologyGraph: @unchecked Sendable {
         guard absorbed !== target else { return }
         target.ownSources += absorbed.ownSources
         target.ownSinkTopics += absorbed.ownSinkTopics
+        target.ownDeadLetterTopics += absorbed.ownDeadLetterTopics
         for name in absorbed.ownStoreNames { addStore(name) }
         target.ownOperatorCount += absorbed.ownOperatorCount
         absorbed.ownSources = []
         absorbed.ownSinkTopics = []
+        absorbed.ownDeadLetterTopics = []
         absorbed.ownStoreNames = []
         absorbed.forward = target
     }
