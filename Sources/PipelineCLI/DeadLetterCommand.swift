@@ -88,14 +88,19 @@ struct DeadLetterShow: ParsableCommand {
     }
 }
 
-/// `pipeline dlq redrive PIPELINE [--error-type T] [--to TOPIC]`: sends dead letters back,
-/// exactly once (see ``DeadLetterRedrive``).
+/// `pipeline dlq redrive PIPELINE [--error-type T] [--to TOPIC] [--fixed FILE]`: sends dead
+/// letters back, exactly once (see ``DeadLetterRedrive``); with `--fixed`, only the records in
+/// FILE (lines as `dlq show --format json` prints them, values edited), with their fixed values.
 struct DeadLetterRedriveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "redrive", abstract: "Send dead letters back to their source topic (or --to TOPIC), each exactly once.")
     @Argument(help: "The pipeline's name (see `pipeline list`).") var pipeline: String
     @Option(name: .customLong("error-type"), help: "Only records whose dlq.error.type is this.") var errorType: String?
     @Option(help: "Send them to this topic instead of each record's dlq.source.topic.") var to: String?
+    @Option(help: ArgumentHelp(
+        "Redrive only the records in FILE, with its values: JSON lines as `dlq show --format json` prints them (topic, partition, offset, value), values fixed.",
+        valueName: "FILE"))
+    var fixed: String?
     @OptionGroup var data: DataDirectoryOptions
 
     func run() throws {
@@ -105,6 +110,7 @@ struct DeadLetterRedriveCommand: ParsableCommand {
         var options = RedriveOptions(pipeline: name, errorType: errorType)
         options.otherTopics = otherTopics
         if let to { options.target = try topicName(to) }
+        if let fixed { options.fixedValues = try FixedDeadLetters.read(path: fixed, defaultTopic: DeadLetterTopics.deadLetters(of: name)) }
         let summary = try withEngine(data, command: "dlq redrive \(name)", whenLocked: "cannot redrive while the data directory is in use (stop the pipeline first)") { log, coordinator in
             try oneLineErrors { try DeadLetterRedrive.run(log: log, coordinator: coordinator, options: options) }
         }
@@ -138,5 +144,44 @@ func oneLineErrors<T>(_ body: () throws -> T) throws -> T {
         throw error
     } catch {
         throw CLIError(String(describing: error).split(separator: "\n").joined(separator: " "))
+    }
+}
+
+/// The fixed dead letters of `dlq redrive --fixed FILE`: one JSON object per line with `topic`,
+/// `partition`, `offset` and `value` (a string, or null for a tombstone; `value_encoding:
+/// "base64"` for bytes), as `dlq show --format json` prints them; other fields are ignored.
+enum FixedDeadLetters {
+    /// The fixed values by DLQ position (``DeadLetter/position``).
+    /// - Throws: `CLIError` naming the line of a malformed entry or a duplicate position.
+    static func read(path: String, defaultTopic: String) throws -> [String: [UInt8]?] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read --fixed file \(path)") }
+        var result: [String: [UInt8]?] = [:]
+        for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            guard !text.isEmpty else { continue }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                  let topic = object["topic"] as? String, let partition = (object["partition"] as? NSNumber)?.int32Value,
+                  let offset = (object["offset"] as? NSNumber)?.int64Value, object.keys.contains("value")
+            else {
+                throw CLIError("\(path) line \(index + 1): expected a JSON object with topic, partition, offset and value")
+            }
+            let value: [UInt8]?
+            switch object["value"] {
+            case let string as String where object["value_encoding"] as? String == "base64":
+                guard let bytes = Data(base64Encoded: string) else { throw CLIError("\(path) line \(index + 1): value is not base64") }
+                value = Array(bytes)
+            case let string as String:
+                value = Array(string.utf8)
+            case is NSNull:
+                value = nil
+            default:
+                throw CLIError("\(path) line \(index + 1): value must be a string or null")
+            }
+            let position = topic == defaultTopic ? "\(partition):\(offset)" : "\(topic):\(partition):\(offset)"
+            guard result.updateValue(value, forKey: position) == nil else {
+                throw CLIError("\(path) line \(index + 1): \(topic) \(partition):\(offset) is listed twice")
+            }
+        }
+        return result
     }
 }

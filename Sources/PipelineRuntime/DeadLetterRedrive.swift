@@ -12,6 +12,10 @@ package struct RedriveOptions: Sendable {
     package var target: TopicName?
     /// The dead-letter topics the pipeline's operators chose, redriven after `<pipeline>.dlq`.
     package var otherTopics: [String] = []
+    /// Fixed values by DLQ position (``DeadLetter/position``; nil: a tombstone): when set, only
+    /// these dead letters are redriven, each with its fixed value instead of the original bytes
+    /// (and a `dlq.redrive.fixed: true` header); the others count as filtered out.
+    package var fixedValues: [String: [UInt8]?]?
     /// At most this many records per transaction (bounds memory and the work a crash redoes).
     package var transactionRecordsMax = 2000
     /// The largest batch the producer writes; a transaction's records are written in batches of
@@ -102,9 +106,19 @@ package enum DeadLetterRedrive {
                     summary.filteredOut += 1
                     return
                 }
+                var letter = letter
+                var headers = redriveHeaders(of: letter)
+                if let fixedValues = options.fixedValues {
+                    guard let fixed = fixedValues[letter.position] else {
+                        summary.filteredOut += 1
+                        return
+                    }
+                    letter.value = fixed
+                    headers.append(RecordHeader(key: "dlq.redrive.fixed", value: Array("true".utf8)))
+                }
                 let target = try targetTopic(of: letter, options: options, log: log, known: &targets, excluded: Array(excluded))
                 if inTransaction == 0 { try producer.beginTransaction() }
-                try producer.send(topic: target.name, key: letter.key, value: letter.value, headers: redriveHeaders(of: letter),
+                try producer.send(topic: target.name, key: letter.key, value: letter.value, headers: headers,
                                   timestamp: letter.timestamp, partition: keylessPartition(of: letter, in: target))
                 try producer.send(topic: markersTopic, key: Array(letter.position.utf8), value: Array(target.name.rawValue.utf8),
                                   partition: PartitionID(0))
