@@ -83,7 +83,7 @@ struct DataDirectoryAndDemoTests {
         let scratch = try Scratch()
         let result = try scratch.runBare(["list"])
         expectSuccess(result)
-        #expect(result.stdoutLines.map { $0.split(separator: " ").first.map(String.init) } == ["order-totals", "payment-service", "orders-per-minute"], "\(result)")
+        #expect(result.stdoutLines.map { $0.split(separator: " ").first.map(String.init) } == ["order-totals", "payment-service", "orders-per-minute", "order-enrichment"], "\(result)")
     }
 
     @Test("an unknown command is a usage error")
