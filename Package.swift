@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
@@ -71,9 +72,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "PipelineBench",
+            dependencies: [
+                "StreamCore", "LogStorage", "Transactions", "Sluice", "PipelineRuntime",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "PipelineCLI",
             dependencies: [
-                "StreamCore", "RecordFormat", "LogStorage", "Transactions", "StateStores", "Sluice", "PipelineRuntime",
+                "StreamCore", "RecordFormat", "LogStorage", "Transactions", "StateStores", "Sluice", "PipelineRuntime", "PipelineBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -75,3 +75,17 @@ struct OrderEnrichment: PipelineDefinition {
             .sink("orders-enriched", value: .json(EnrichedOrder.self))
     }
 }
+
+/// Bench input: every tenth record is a customer (a tier update for a random customer) to the
+/// `customers` table, the others `OrderCreated` events; both keyed by customer id.
+extension OrderEnrichment: BenchmarkInput {
+    static let benchmarkTiers = ["bronze", "silver", "gold"]
+
+    func benchmarkRecord(index: Int, keys: Int, bytes: Int, random: inout some RandomNumberGenerator) -> BenchmarkRecord {
+        guard index % 10 == 0 else { return BenchmarkOrders.orderCreated(index: index, keys: keys, bytes: bytes, random: &random) }
+        let customer = "CUST-\(random.next(upperBound: UInt64(keys)))"
+        let tier = Self.benchmarkTiers[Int(random.next(upperBound: UInt64(Self.benchmarkTiers.count)))]
+        return BenchmarkRecord(topic: "customers", key: Array(customer.utf8),
+                               value: Array("{\"customer_id\":\"\(customer)\",\"tier\":\"\(tier)\"}".utf8))
+    }
+}

@@ -7,8 +7,9 @@ import PipelineRuntime
 import Sluice
 import Foundation
 
-/// `pipeline run NAME [--until-idle] [--threads N] [--store-backend STORE=rocksdb] [--data-dir DIR]`: runs a pipeline of the catalog
-/// exactly-once over the data directory. Ctrl-C commits what is done and exits; running it
+/// `pipeline run NAME [--until-idle] [--threads N] [--store-backend STORE=rocksdb] [--guarantee G]
+/// [--commit-interval D] [--data-dir DIR]`: runs a pipeline of the catalog over the data directory,
+/// exactly-once unless the pipeline or `--guarantee at-least-once` says otherwise. Ctrl-C commits what is done and exits; running it
 /// again resumes exactly where it committed.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a pipeline from the catalog.")
@@ -22,6 +23,10 @@ struct RunCommand: ParsableCommand {
         "Where a state store keeps its committed state, overriding the pipeline's setting: STORE=memory or STORE=rocksdb (repeatable).",
         valueName: "STORE=BACKEND"))
     var storeBackends: [String] = []
+    @Option(help: "exactly-once or at-least-once, overriding the pipeline's setting (at-least-once: outputs and state are flushed before offsets commit; a crash can repeat records).")
+    var guarantee: String?
+    @Option(name: .customLong("commit-interval"), help: "How long one commit collects records (e.g. 10ms, 100ms, 1s), overriding the pipeline's setting.")
+    var commitInterval: String?
     @OptionGroup var data: DataDirectoryOptions
 
     func validate() throws {
@@ -54,7 +59,11 @@ struct RunCommand: ParsableCommand {
         if let unknown = overrides.keys.sorted().first(where: { !stores.contains($0) }) {
             throw CLIError("--store-backend: pipeline '\(name)' has no store '\(unknown)' (its stores: \(stores.sorted().joined(separator: ", ")))")
         }
-        let pipeline: any PipelineDefinition = overrides.isEmpty ? defined : ReconfiguredPipeline(defined, storeBackends: overrides)
+        var configuration = defined.configuration
+        configuration.storeBackends.merge(overrides) { _, override in override }
+        if let guarantee { configuration.guarantee = try parseGuarantee(guarantee) }
+        if let commitInterval { configuration.commitInterval = .milliseconds(try parseCommitInterval(commitInterval)) }
+        let pipeline: any PipelineDefinition = configuration == defined.configuration ? defined : ReconfiguredPipeline(defined, configuration: configuration)
         try withEngine(data, command: "run \(name)") { log, coordinator in
             log.startBackgroundMaintenance()
             let runner: PipelineRunner
@@ -85,15 +94,31 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// A catalog pipeline with some stores' backends overridden from the command line.
+/// `exactly-once` or `at-least-once`, else a one-line error.
+func parseGuarantee(_ text: String) throws -> PipelineConfiguration.Guarantee {
+    guard let guarantee = PipelineConfiguration.Guarantee(rawValue: text) else {
+        throw CLIError("invalid guarantee '\(text)' (exactly-once or at-least-once)")
+    }
+    return guarantee
+}
+
+/// A commit interval such as `10ms`, `100ms`, `1s`, `2.5s` or `1m` in milliseconds (1 ms to 1 h),
+/// else a one-line error.
+func parseCommitInterval(_ text: String) throws -> Int64 {
+    guard let milliseconds = Units.milliseconds(text), milliseconds > 0, milliseconds <= 3_600_000 else {
+        throw CLIError("invalid commit interval '\(text)' (between 1ms and 1h, e.g. 100ms)")
+    }
+    return milliseconds
+}
+
+/// A catalog pipeline whose configuration (store backends, guarantee, commit interval) was
+/// overridden from the command line.
 struct ReconfiguredPipeline: PipelineDefinition {
     let base: any PipelineDefinition
     let configuration: PipelineConfiguration
 
-    init(_ base: any PipelineDefinition, storeBackends: [String: StoreBackend]) {
+    init(_ base: any PipelineDefinition, configuration: PipelineConfiguration) {
         self.base = base
-        var configuration = base.configuration
-        configuration.storeBackends.merge(storeBackends) { _, override in override }
         self.configuration = configuration
     }
 

@@ -28,7 +28,10 @@ package final class PipelineRunner {
 
     /// - Parameter pollRecordsMax: the most records a worker takes per step (small values make
     ///   many small transactions, which the simulator uses).
-    package init(pipeline: any PipelineDefinition, log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int = 2000) throws {
+    /// - Parameter commitObserver: told of every worker's every commit (`pipeline bench` times
+    ///   them); called on the workers' threads.
+    package init(pipeline: any PipelineDefinition, log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int = 2000,
+                 commitObserver: CommitObserver? = nil) throws {
         self.pipeline = pipeline
         self.log = log
         if let start = PipelineReplay.unfinishedReplay(log: log, pipeline: pipeline.name) {
@@ -54,7 +57,8 @@ package final class PipelineRunner {
         }
         workers = try (0..<first.partitionCount).map { partition in
             try PipelineWorker(pipeline: pipeline, topology: topology, partition: Int32(partition),
-                               partitionCount: first.partitionCount, log: log, coordinator: coordinator, pollRecordsMax: pollRecordsMax)
+                               partitionCount: first.partitionCount, log: log, coordinator: coordinator, pollRecordsMax: pollRecordsMax,
+                               commitObserver: commitObserver)
         }
     }
 

@@ -19,8 +19,19 @@ import StateStores
 /// the oldest head, waiting (polling more) while a partition that still has records to read has
 /// none buffered, as Kafka Streams does. Table topics come first on equal timestamps.
 ///
-/// - Invariant: outputs, dead letters, state changes and consumed offsets of the worker commit
-///   in one transaction; its stores' committed state is the fold of its committed changelog.
+/// At-least-once (``PipelineConfiguration/Guarantee/atLeastOnce``) the worker writes through a
+/// plain ``LogProducer`` instead: outputs and dead letters are appended and synced (the
+/// producer's flush), then the changelog records, then the consumed offsets are committed through
+/// the consumer-offsets path, and the stores apply after that. A crash in between repeats records
+/// (outputs and state changes may appear twice) but never loses one. It still takes over its
+/// transactional id once at start, so an exactly-once run's open transaction is finished before
+/// the stores restore.
+///
+/// - Invariant: exactly-once, outputs, dead letters, state changes and consumed offsets of the
+///   worker commit in one transaction; its stores' committed state is the fold of its committed
+///   changelog.
+/// - Invariant: at-least-once, every output and dead letter of a record is durable before the
+///   state changes it made, and those before the offset past that record is committed.
 /// - Invariant: the committed offset of a partition is the offset after the last record
 ///   processed from it (polled but buffered records are not committed).
 /// Thread-safety: one thread; workers share nothing mutable.
@@ -29,7 +40,8 @@ final class PipelineWorker: ProcessingContext {
     private let pipelineName: String
     private let group: String
     private let log: LogManager
-    private let producer: TransactionalProducer
+    /// Where outputs, dead letters and changelog records go.
+    private let output: WorkerOutput
     private let consumer: LogConsumer
     private var stores: [String: (store: any KeyValueAccess, changelog: StoreChangelog)] = [:]
     private var handlers: [String: (RawRecord) throws -> Void] = [:]
@@ -37,7 +49,9 @@ final class PipelineWorker: ProcessingContext {
     private var topicNames: [String: TopicName] = [:]
     private let commitIntervalNanoseconds: UInt64
     private var lastCommitNanoseconds: UInt64
+    /// Records were processed since the last commit (a transaction is open, exactly-once).
     private var inTransaction = false
+    private let commitObserver: CommitObserver?
     private var commitsSinceCheckpoint = 0
     /// Polled, unprocessed records per input partition; used when the worker reads several
     /// topics and merges them by timestamp.
@@ -54,8 +68,9 @@ final class PipelineWorker: ProcessingContext {
     static let checkpointEveryCommits = 20
 
     init(pipeline: any PipelineDefinition, topology: Topology, partition: Int32, partitionCount: Int,
-         log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int) throws {
+         log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int, commitObserver: CommitObserver? = nil) throws {
         self.partition = partition
+        self.commitObserver = commitObserver
         self.log = log
         self.pollRecordsMax = pollRecordsMax
         mergesByTimestamp = topology.sourceTopics.count > 1
@@ -66,8 +81,18 @@ final class PipelineWorker: ProcessingContext {
         commitIntervalNanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds)) / 1_000_000_000
         lastCommitNanoseconds = log.clock.monotonicNanoseconds()
         retries = RecordRetries(policy: configuration.retry, seed: UInt64(partition))
-        producer = TransactionalProducer(log: log, coordinator: coordinator, transactionalID: "\(pipeline.name)-\(partition)")
+        let producer = TransactionalProducer(log: log, coordinator: coordinator, transactionalID: "\(pipeline.name)-\(partition)")
         try producer.initTransactions()
+        switch configuration.guarantee {
+        case .exactlyOnce:
+            output = .transactional(producer)
+        case .atLeastOnce:
+            var producerConfig = ProducerConfig()
+            // Batches are appended when full or at the commit's flush; the linger only bounds
+            // how long a batch can wait when the commit interval is long.
+            producerConfig.lingerMilliseconds = Int(max(1, min(commitIntervalNanoseconds / 1_000_000, 1000)))
+            output = .plain(LogProducer(log: log, config: producerConfig))
+        }
         for name in topology.storeNames {
             let store: any KeyValueAccess
             switch configuration.storeBackends[name] ?? .memory {
@@ -113,9 +138,15 @@ final class PipelineWorker: ProcessingContext {
             topic = try TopicName(validating: record.topic)
             topicNames[record.topic] = topic
         }
-        try producer.send(topic: topic, key: record.key, value: record.value,
-                          headers: record.headers.map { RecordHeader(key: $0.key, value: $0.value) },
-                          timestamp: Timestamp(milliseconds: record.timestamp))
+        let headers = record.headers.map { RecordHeader(key: $0.key, value: $0.value) }
+        switch output {
+        case .transactional(let producer):
+            try producer.send(topic: topic, key: record.key, value: record.value, headers: headers,
+                              timestamp: Timestamp(milliseconds: record.timestamp))
+        case .plain(let producer):
+            _ = try producer.send(topic: topic, key: record.key, value: record.value, headers: headers,
+                                  timestamp: Timestamp(milliseconds: record.timestamp))
+        }
     }
 
     // MARK: The loop
@@ -129,7 +160,7 @@ final class PipelineWorker: ProcessingContext {
         if retries.isPaused(atNanoseconds: log.clock.monotonicNanoseconds()) { return 0 }
         let records = try mergesByTimestamp ? pollInTimestampOrder() : consumer.poll()
         if !records.isEmpty && !inTransaction {
-            try producer.beginTransaction()
+            if case .transactional(let producer) = output { try producer.beginTransaction() }
             inTransaction = true
         }
         for record in records {
@@ -161,15 +192,32 @@ final class PipelineWorker: ProcessingContext {
     }
 
     /// Commits what is open: changelogs and offsets join the transaction, then stores apply.
+    /// At-least-once: changelogs are sent, everything is flushed, then the offsets commit.
     func commit() throws {
         guard inTransaction else { return }
-        for entry in stores.values where entry.store.hasStagedChanges { _ = try entry.changelog.send(through: producer) }
+        let started = log.clock.monotonicNanoseconds()
+        var succeeded = false
+        defer {
+            commitObserver?(CommitEvent(partition: partition, durationNanoseconds: log.clock.monotonicNanoseconds() &- started,
+                                        succeeded: succeeded))
+        }
         var positions: [TopicPartition: Offset] = [:]
         for topicPartition in consumer.assignment {
             positions[topicPartition] = try buffered[topicPartition]?.first?.offset ?? consumer.position(topicPartition)
         }
-        try producer.sendOffsets(positions, group: group)
-        try producer.commitTransaction()
+        switch output {
+        case .transactional(let producer):
+            for entry in stores.values where entry.store.hasStagedChanges { _ = try entry.changelog.send(through: producer) }
+            try producer.sendOffsets(positions, group: group)
+            try producer.commitTransaction()
+        case .plain(let producer):
+            // Outputs first, then the state changes that follow from them, then the offsets:
+            // whatever a crash cuts off, a replay re-emits it.
+            try producer.flush()
+            for entry in stores.values where entry.store.hasStagedChanges { _ = try entry.changelog.send(through: producer) }
+            try producer.flush()
+            try consumer.commit(positions)
+        }
         inTransaction = false
         retries.committed(positions)
         recordsProcessed += uncommittedCounts.records
@@ -183,12 +231,15 @@ final class PipelineWorker: ProcessingContext {
             for entry in stores.values { try entry.changelog.checkpoint() }
             commitsSinceCheckpoint = 0
         }
+        succeeded = true
     }
 
     /// For a retry: drops the open transaction (outputs, dead letters, staged store writes) and
     /// reads again from the committed offsets, so nothing past the failed record commits.
     private func abortAndRewind() throws {
-        if inTransaction { try producer.abortTransaction() }
+        // At-least-once there is nothing to abort: what the failed pass already wrote stays
+        // (the rerun may repeat it, as that guarantee allows); staged store writes are dropped.
+        if inTransaction, case .transactional(let producer) = output { try producer.abortTransaction() }
         inTransaction = false
         uncommittedCounts = (0, 0, 0)
         for entry in stores.values { entry.changelog.transactionAborted() }
@@ -235,6 +286,12 @@ final class PipelineWorker: ProcessingContext {
     func committedEntries(of store: String) -> [(key: [UInt8], value: [UInt8])] {
         stores[store]?.store.committedRecords().compactMap { record in record.value.map { (record.key, $0) } } ?? []
     }
+}
+
+/// Where a worker writes: a transactional producer (exactly-once) or a plain one (at-least-once).
+private enum WorkerOutput {
+    case transactional(TransactionalProducer)
+    case plain(LogProducer)
 }
 
 /// A state store as operators see it.

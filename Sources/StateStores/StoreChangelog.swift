@@ -129,7 +129,27 @@ package final class StoreChangelog {
         return changes.count
     }
 
-    /// After the caller's `commitTransaction()` succeeded: applies the staged writes.
+    /// At-least-once: adds the store's staged changes (as the transactional `send(through:)`
+    /// does) to a plain producer, outside any transaction. They are durable once the producer is
+    /// flushed, which the caller does before it commits its consumed offsets and then calls
+    /// ``transactionCommitted()``. A crash between the flush and the offsets' commit restores
+    /// these changes and then replays their inputs, so the store may count a record twice but
+    /// never loses one.
+    /// - Returns: how many records were sent.
+    @discardableResult
+    package func send(through producer: LogProducer) throws(StateStoreError) -> Int {
+        precondition(isRestored, "restore the store before writing to it")
+        let changes = store.stagedChanges
+        for change in changes {
+            try logCall("sending to \(topicPartition)") { () throws(LogError) in
+                _ = try producer.send(topic: topicPartition.topic, key: change.key, value: change.value, partition: topicPartition.partition)
+            }
+        }
+        return changes.count
+    }
+
+    /// After the caller's `commitTransaction()` succeeded (at-least-once: after its producer's
+    /// flush and its offsets' commit): applies the staged writes.
     /// - Throws: `.rocksDB` when a durable store cannot record the commit (the worker must then
     ///   restart: the transaction is committed, and the restore replays it from the changelog).
     package func transactionCommitted() throws(StateStoreError) {
