@@ -35,8 +35,8 @@ package enum SweepChart {
             <?xml version="1.0" encoding="UTF-8"?>
             <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
             <rect x="0" y="0" width="\(Int(width))" height="\(Int(height))" fill="white"/>
-            <text x="\(width / 2)" y="24" text-anchor="middle" font-size="16" font-weight="bold">\(escape("pipeline bench sweep \(pipeline)"))</text>
-            <text x="\(width / 2)" y="42" text-anchor="middle" fill="#555">\(escape(subtitle(throughputReports)))</text>
+            <text x="\(width / 2)" y="20" text-anchor="middle" font-size="16" font-weight="bold">\(escape("pipeline bench sweep \(pipeline)"))</text>
+            <text x="\(width / 2)" y="36" text-anchor="middle" fill="#555">\(escape(subtitle(throughputReports)))</text>
 
             """
         let panels: [(title: String, axis: String, reports: [BenchReport], value: (BenchReport) -> Double?)] = [
