@@ -15,12 +15,12 @@ import Sluice
 /// Thread-safety: the counters are read under a lock; everything else belongs to the thread that
 /// produces.
 final class InputGenerator: @unchecked Sendable {
-    typealias Make = (_ index: Int, _ random: inout BenchRandom) -> BenchmarkRecord
+    typealias Make = (_ index: Int, _ random: inout SeededRandom) -> BenchmarkRecord
 
     let count: Int
     private let producer: LogProducer
     private let make: Make
-    private var random: BenchRandom
+    private var random: SeededRandom
     private let topics: [String: TopicName]
     private let lock = Lock()
     private var sent = 0
@@ -36,7 +36,7 @@ final class InputGenerator: @unchecked Sendable {
         topics = Dictionary(uniqueKeysWithValues: sources.map { ($0.rawValue, $0) })
         self.count = count
         self.make = make
-        random = BenchRandom(seed: seed)
+        random = SeededRandom(seed: seed)
     }
 
     /// Records and bytes (key + value) sent so far; whether the generator is done; its error.

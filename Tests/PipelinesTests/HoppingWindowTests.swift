@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Sluice
+import StreamCore
 
 @Suite("hopping windows")
 struct HoppingWindowTests {
@@ -112,7 +113,7 @@ struct HoppingWindowTests {
 
     @Test("matches a brute-force model over random inputs", arguments: 0..<50)
     func randomizedAgainstModel(seed: UInt64) throws {
-        var random = SplitMix(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
+        var random = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
         let size = Int64(1 + random.next() % 15)
         let advance = Int64(1 + random.next() % UInt64(size))
         let grace = Int64(random.next() % 6)

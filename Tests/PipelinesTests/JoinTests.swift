@@ -39,7 +39,7 @@ struct JoinTests {
 
     @Test("each joined topic, read as a table, equals the join of the final tables (seeded)", arguments: [1, 3] as [Int], [1, 2, 3, 4] as [UInt64])
     func tableJoinsMatchTheJoinOfTheFinalTables(partitions: Int, seed: UInt64) {
-        var random = SplitMix(seed: seed)
+        var random = SeededRandom(seed: seed)
         let driver = PipelineTestDriver(TableJoins(), partitions: partitions)
         var a: [String: String] = [:]
         var b: [String: String] = [:]
@@ -84,7 +84,7 @@ struct JoinTests {
     /// apart, once; late records (time + 10 s + 2 s grace before the watermark) refused.
     @Test("stream–stream join emits every on-time pair within the window exactly once (seeded)", arguments: [1, 2] as [Int], [5, 6, 7, 8, 9] as [UInt64])
     func streamJoinMatchesReference(partitions: Int, seed: UInt64) {
-        var random = SplitMix(seed: seed)
+        var random = SeededRandom(seed: seed)
         let driver = PipelineTestDriver(ClickViewJoin(), partitions: partitions)
         var watermarks: [Int: Int64] = [:]
         var onTime: [(side: Int, user: String, name: String, time: Int64)] = []

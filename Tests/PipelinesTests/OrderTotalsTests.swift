@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Sluice
+import StreamCore
 @testable import pipeline
 
 @Suite("order-totals, in the test driver")
@@ -38,7 +39,7 @@ struct OrderTotalsTests {
     func exactSums() throws {
         var random = SystemRandomNumberGenerator()
         let seed = UInt64.random(in: 0..<UInt64.max, using: &random)
-        var generator = SplitMix(seed: seed)
+        var generator = SeededRandom(seed: seed)
         let driver = PipelineTestDriver(OrderTotals(), partitions: 3)
         var expected: [String: (Int64, Int64)] = [:]
         for id in 0..<500 {
@@ -66,18 +67,5 @@ struct OrderTotalsTests {
         #expect(driver.failures.allSatisfy { $0.source?.topic == "orders" })
         let totals = try driver.read(from: "customer-totals", as: CustomerTotal.self)
         #expect(totals == [CustomerTotal(customerID: "CUST-1", orders: 1, totalCents: 500)])
-    }
-}
-
-/// A seeded generator for the tests (the seed is printed on failure).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

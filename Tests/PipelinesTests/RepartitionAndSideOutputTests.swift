@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Sluice
+import StreamCore
 
 /// A page view keyed by user, re-keyed by page for counting.
 struct PageView: Codable, Sendable, Equatable {
@@ -37,7 +38,7 @@ struct RepartitionAndSideOutputTests {
 
     @Test("counts per page are exact and each page is owned by one partition (seeded)", arguments: [1, 4] as [Int], [1, 2, 3] as [UInt64])
     func countsAfterRepartition(partitions: Int, seed: UInt64) throws {
-        var random = SplitMix(seed: seed)
+        var random = SeededRandom(seed: seed)
         let driver = PipelineTestDriver(PageViewCounts(), partitions: partitions)
         var expected: [String: Int] = [:]
         var bots = 0

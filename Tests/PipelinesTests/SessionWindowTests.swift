@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Sluice
+import StreamCore
 
 @Suite("session windows")
 struct SessionWindowTests {
@@ -115,7 +116,7 @@ struct SessionWindowTests {
 
     @Test("matches a brute-force model over random inputs", arguments: 0..<50)
     func randomizedAgainstModel(seed: UInt64) throws {
-        var random = SplitMix(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
+        var random = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
         let gap = Int64(2 + random.next() % 8)
         let grace = Int64(random.next() % 6)
         let sessions = SessionWindows.withInactivityGap(.milliseconds(gap), grace: .milliseconds(grace))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Sluice
+import StreamCore
 
 @Suite("sliding windows")
 struct SlidingWindowTests {
@@ -136,7 +137,7 @@ struct SlidingWindowTests {
 
     @Test("matches a brute-force model over random inputs", arguments: 0..<50)
     func randomizedAgainstModel(seed: UInt64) throws {
-        var random = SplitMix(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
+        var random = SeededRandom(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
         let difference = Int64(random.next() % 13)
         let grace = Int64(random.next() % 6)
         let windows = Windows.sliding(timeDifference: .milliseconds(difference), grace: .milliseconds(grace))
