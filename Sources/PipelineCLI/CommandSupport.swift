@@ -3,6 +3,7 @@ import StreamCore
 import LogStorage
 import Transactions
 import Logging
+import Sluice
 import Foundation
 
 /// A command's failure: printed as one line (`Error: …`) with a non-zero exit.
@@ -92,4 +93,13 @@ final class OutputBuffer {
     }
 
     deinit { flush() }
+}
+
+/// The pipeline of the catalog called `name`, or a one-line error naming the known ones.
+func catalogPipeline(_ name: String) throws -> any PipelineDefinition {
+    guard let pipeline = CatalogRegistry.catalog.pipeline(named: name) else {
+        let known = CatalogRegistry.catalog.pipelines.map(\.name).joined(separator: ", ")
+        throw CLIError("unknown pipeline '\(name)' (the catalog has: \(known.isEmpty ? "none" : known))")
+    }
+    return pipeline
 }

@@ -127,15 +127,6 @@ struct DeadLetterRedriveCommand: ParsableCommand {
     }
 }
 
-/// The pipeline of the catalog called `name`, or a one-line error naming the known ones.
-func catalogPipeline(_ name: String) throws -> any PipelineDefinition {
-    guard let pipeline = CatalogRegistry.catalog.pipeline(named: name) else {
-        let known = CatalogRegistry.catalog.pipelines.map(\.name).joined(separator: ", ")
-        throw CLIError("unknown pipeline '\(name)' (the catalog has: \(known.isEmpty ? "none" : known))")
-    }
-    return pipeline
-}
-
 /// Runs `body`, turning any error into a one-line ``CLIError``.
 func oneLineErrors<T>(_ body: () throws -> T) throws -> T {
     do {

@@ -50,10 +50,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         // Before the slow start (open, recovery, restore), so a Ctrl-C then still ends cleanly.
         let stop = InterruptFlag()
-        guard let defined = CatalogRegistry.catalog.pipeline(named: name) else {
-            let known = CatalogRegistry.catalog.pipelines.map(\.name).joined(separator: ", ")
-            throw CLIError("unknown pipeline '\(name)' (the catalog has: \(known.isEmpty ? "none" : known))")
-        }
+        let defined = try catalogPipeline(name)
         let overrides = try parsedStoreBackends()
         let stores = Set(defined.topology.storeNames)
         if let unknown = overrides.keys.sorted().first(where: { !stores.contains($0) }) {

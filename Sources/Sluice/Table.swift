@@ -53,21 +53,26 @@ public struct Table<Key, Value> {
         graph.addSource(.init(topic: .external(topic), isTable: true) { context in
             let state = context.keyValueStore(storeName)
             let downstream = node.compile(context)
+            // A table only looked up (by a stream join) has no change readers: it then skips
+            // decoding the old value and building the change.
+            let forwardsChanges = node.hasChildren
             return { raw in
                 let decodedKey: Key
                 let change: TableChange<Value>
                 do {
                     decodedKey = try key.decode(raw.key ?? [])
                     let keyBytes = try key.encode(decodedKey)
-                    let old = try state.get(keyBytes).map { try value.decode($0) }
+                    let oldBytes = state.get(keyBytes)
+                    let old = forwardsChanges ? try oldBytes.map { try value.decode($0) } : nil
                     if let bytes = raw.value {
                         change = TableChange(newValue: try value.decode(bytes), oldValue: old)
                         state.put(keyBytes, bytes)
                     } else {
-                        guard old != nil else { return }
+                        guard oldBytes != nil else { return }
                         change = TableChange(newValue: nil, oldValue: old)
                         state.delete(keyBytes)
                     }
+                    guard forwardsChanges else { return }
                 } catch {
                     throw RecordFailure(stage: .decode, operatorName: operatorName, error: error, source: raw)
                 }

@@ -48,45 +48,41 @@ extension Table {
         let node = StreamNode<Key, TableChange<Joined>>()
         let leftLookup = lookup
         let rightLookup = other.lookup
-        /// Emits the joined change for a key, given the changed side's old and new value and
-        /// the other side's current value.
-        func propagate(_ record: StreamRecord<Key, TableChange<Joined>>?, _ downstream: (StreamRecord<Key, TableChange<Joined>>) throws -> Void) throws {
-            guard let record, record.value.newValue != nil || record.value.oldValue != nil else { return }
-            try downstream(record)
+        Self.attachJoinedChanges(of: changes, lookingUp: rightLookup, into: node, operatorName: operatorName) { changed, current in
+            try joined(changed, current)
         }
-        changes.attach { context in
-            let right = rightLookup(context)
-            let downstream = node.compile(context)
-            return { record in
-                let change: TableChange<Joined>
-                do {
-                    let current = try right(record.key)
-                    change = TableChange(newValue: try joined(record.value.newValue, current), oldValue: try joined(record.value.oldValue, current))
-                } catch {
-                    throw RecordFailure(stage: .process, operatorName: operatorName, error: error)
-                }
-                try propagate(StreamRecord(key: record.key, value: change, timestamp: record.timestamp, headers: record.headers), downstream)
-            }
-        }
-        other.changes.attach { context in
-            let left = leftLookup(context)
-            let downstream = node.compile(context)
-            return { record in
-                let change: TableChange<Joined>
-                do {
-                    let current = try left(record.key)
-                    change = TableChange(newValue: try joined(current, record.value.newValue), oldValue: try joined(current, record.value.oldValue))
-                } catch {
-                    throw RecordFailure(stage: .process, operatorName: operatorName, error: error)
-                }
-                try propagate(StreamRecord(key: record.key, value: change, timestamp: record.timestamp, headers: record.headers), downstream)
-            }
+        Self.attachJoinedChanges(of: other.changes, lookingUp: leftLookup, into: node, operatorName: operatorName) { changed, current in
+            try joined(current, changed)
         }
         return Table<Key, Joined>(graph: graph, changes: node, keySerde: keySerde) { context in
             let left = leftLookup(context)
             let right = rightLookup(context)
             return { key in
                 try joined(try left(key), try right(key))
+            }
+        }
+    }
+
+    /// On each change of one side, looks the key up on the other side and forwards the joined
+    /// change to `node` (nothing when the key is absent from the join before and after).
+    private static func attachJoinedChanges<Changed, Other, Joined>(
+        of changes: StreamNode<Key, TableChange<Changed>>, lookingUp otherLookup: @escaping (any ProcessingContext) -> (Key) throws -> Other?,
+        into node: StreamNode<Key, TableChange<Joined>>, operatorName: String,
+        _ joined: @escaping (Changed?, Other?) throws -> Joined?
+    ) {
+        changes.attach { context in
+            let other = otherLookup(context)
+            let downstream = node.compile(context)
+            return { record in
+                let change: TableChange<Joined>
+                do {
+                    let current = try other(record.key)
+                    change = TableChange(newValue: try joined(record.value.newValue, current), oldValue: try joined(record.value.oldValue, current))
+                } catch {
+                    throw RecordFailure(stage: .process, operatorName: operatorName, error: error)
+                }
+                guard change.newValue != nil || change.oldValue != nil else { return }
+                try downstream(StreamRecord(key: record.key, value: change, timestamp: record.timestamp, headers: record.headers))
             }
         }
     }

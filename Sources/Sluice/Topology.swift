@@ -177,6 +177,9 @@ final class StreamNode<Key, Value>: @unchecked Sendable {
 
     func attach(_ child: @escaping (any ProcessingContext) -> Downstream) { children.append(child) }
 
+    /// Whether any operator reads this point (final once the body has been evaluated).
+    var hasChildren: Bool { !children.isEmpty }
+
     /// The function that hands a record to every child, for one worker.
     func compile(_ context: any ProcessingContext) -> Downstream {
         let compiled = children.map { $0(context) }

@@ -14,7 +14,7 @@ package final class KeyValueStore: StateStore {
     package let name: String
     private var committed: [StoreKey: [UInt8]] = [:]
     /// The transaction's writes: a value, or nil for a staged delete.
-    private var staged: [StoreKey: [UInt8]?] = [:]
+    private var staged = StagedWrites()
     /// The committed keys in bytewise order, for range scans; brought up to date lazily (from
     /// ``keysAdded`` and ``keysRemoved``) by the first scan after commits changed the key set.
     /// - Invariant: once brought up to date, equals `committed.keys` sorted.
@@ -33,18 +33,18 @@ package final class KeyValueStore: StateStore {
     /// - Complexity: O(1) expected.
     package func get(_ key: [UInt8]) -> [UInt8]? {
         let storeKey = StoreKey(key)
-        if let write = staged[storeKey] { return write }
+        if let write = staged.write(of: storeKey) { return write }
         return committed[storeKey]
     }
 
     /// Stages `key` → `value` in the current transaction.
     package func put(_ key: [UInt8], _ value: [UInt8]) {
-        staged[StoreKey(key)] = .some(value)
+        staged.put(key, value)
     }
 
     /// Stages the deletion of `key` (a tombstone in the changelog), shadowing its committed value.
     package func delete(_ key: [UInt8]) {
-        staged[StoreKey(key)] = .some(nil)
+        staged.delete(key)
     }
 
     /// Every live entry as the transaction sees it (committed with staged writes applied), in
@@ -52,7 +52,7 @@ package final class KeyValueStore: StateStore {
     /// - Complexity: O(n log n).
     package func all() -> [(key: [UInt8], value: [UInt8])] {
         var merged = committed
-        for (key, write) in staged { merged[key] = write }
+        for (key, write) in staged.writes { merged[key] = write }
         return merged.map { (key: $0.key.bytes, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
     }
 
@@ -63,19 +63,13 @@ package final class KeyValueStore: StateStore {
     ///   removed keys, O(n log n) after a restore).
     package func range(from lower: [UInt8], to upper: [UInt8]) -> [(key: [UInt8], value: [UInt8])] {
         refreshSortedKeys()
-        var result: [(key: [UInt8], value: [UInt8])] = []
+        var committedInRange: [(key: [UInt8], value: [UInt8])] = []
         var index = lowerBound(lower)
         while index < sortedKeys.count, bytesPrecede(sortedKeys[index], upper) {
-            let key = sortedKeys[index]
-            if staged[StoreKey(key)] == nil, let value = committed[StoreKey(key)] { result.append((key, value)) }
+            if let value = committed[StoreKey(sortedKeys[index])] { committedInRange.append((sortedKeys[index], value)) }
             index += 1
         }
-        let stagedInRange = staged.compactMap { entry -> (key: [UInt8], value: [UInt8])? in
-            guard let value = entry.value, !bytesPrecede(entry.key.bytes, lower), bytesPrecede(entry.key.bytes, upper) else { return nil }
-            return (entry.key.bytes, value)
-        }
-        guard !stagedInRange.isEmpty else { return result }
-        return (result + stagedInRange).sorted { bytesPrecede($0.key, $1.key) }
+        return staged.view(ofCommitted: committedInRange, from: lower, to: upper)
     }
 
     /// The index in ``sortedKeys`` of the first key not below `key`.
@@ -132,7 +126,7 @@ package final class KeyValueStore: StateStore {
     /// The transaction's changelog records: last write per key, tombstones as nil, in key order.
     /// - Complexity: O(s log s) for s staged keys.
     package var stagedChanges: [ChangelogRecord] {
-        staged.map { ChangelogRecord(key: $0.key.bytes, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
+        staged.changes
     }
 
     /// Whether the current transaction staged anything.
@@ -140,7 +134,7 @@ package final class KeyValueStore: StateStore {
 
     /// Applies the staged writes to the committed state; call after the transaction committed.
     package func commit() {
-        for (key, write) in staged {
+        for (key, write) in staged.writes {
             let existed = committed[key] != nil
             committed[key] = write
             guard !sortedKeysStale else { continue }
@@ -150,12 +144,12 @@ package final class KeyValueStore: StateStore {
                 if keysAdded.remove(key) == nil { keysRemoved.insert(key) }
             }
         }
-        staged = [:]
+        staged.removeAll()
     }
 
     /// Drops the staged writes; call after the transaction aborted.
     package func abort() {
-        staged = [:]
+        staged.removeAll()
     }
 
     /// The committed entries (no tombstones) in key order, for a checkpoint.
@@ -166,7 +160,7 @@ package final class KeyValueStore: StateStore {
     /// Drops committed and staged state (before a restore).
     package func reset() {
         committed = [:]
-        staged = [:]
+        staged.removeAll()
         sortedKeys = []
         keysAdded = []
         keysRemoved = []
@@ -178,18 +172,4 @@ package final class KeyValueStore: StateStore {
         committed[StoreKey(record.key)] = record.value
         sortedKeysStale = true
     }
-}
-
-/// A store key: bytes hashed in one call (`Hasher.combine(bytes:)`), where `[UInt8]`'s own
-/// `Hashable` feeds the hasher one byte at a time — the difference is most of a lookup's cost.
-struct StoreKey: Hashable {
-    let bytes: [UInt8]
-
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-    }
-
-    static func == (lhs: StoreKey, rhs: StoreKey) -> Bool { lhs.bytes == rhs.bytes }
 }

@@ -26,7 +26,7 @@ package final class RocksDBStore: KeyValueAccess, DurableStateStore {
     private let options: OpaquePointer
     private let readOptions: OpaquePointer
     private let writeOptions: OpaquePointer
-    private var staged: [[UInt8]: [UInt8]?] = [:]
+    private var staged = StagedWrites()
 
     private static let offsetKey: [UInt8] = [0x00] + Array("changelog-offset".utf8)
     private static let dataPrefix: UInt8 = 0x01
@@ -75,27 +75,20 @@ package final class RocksDBStore: KeyValueAccess, DurableStateStore {
     // MARK: Reads and writes
 
     package func get(_ key: [UInt8]) -> [UInt8]? {
-        if let write = staged[key] { return write }
+        if let write = staged.write(of: StoreKey(key)) { return write }
         return committedValue(key)
     }
 
-    package func put(_ key: [UInt8], _ value: [UInt8]) { staged[key] = .some(value) }
+    package func put(_ key: [UInt8], _ value: [UInt8]) { staged.put(key, value) }
 
-    package func delete(_ key: [UInt8]) { staged[key] = .some(nil) }
+    package func delete(_ key: [UInt8]) { staged.delete(key) }
 
     /// - Complexity: O(log n + k + s log s) for k committed entries in the range and s staged
     ///   writes.
     package func range(from lower: [UInt8], to upper: [UInt8]) -> [(key: [UInt8], value: [UInt8])] {
-        var result: [(key: [UInt8], value: [UInt8])] = []
-        scanCommitted(from: lower, to: upper) { key, value in
-            if staged[key] == nil { result.append((key, value)) }
-        }
-        let stagedInRange = staged.compactMap { entry -> (key: [UInt8], value: [UInt8])? in
-            guard let value = entry.value, !bytesPrecede(entry.key, lower), bytesPrecede(entry.key, upper) else { return nil }
-            return (entry.key, value)
-        }
-        guard !stagedInRange.isEmpty else { return result }
-        return (result + stagedInRange).sorted { bytesPrecede($0.key, $1.key) }
+        var committedInRange: [(key: [UInt8], value: [UInt8])] = []
+        scanCommitted(from: lower, to: upper) { key, value in committedInRange.append((key, value)) }
+        return staged.view(ofCommitted: committedInRange, from: lower, to: upper)
     }
 
     /// The committed value of `key`, ignoring staged writes.
@@ -144,7 +137,7 @@ package final class RocksDBStore: KeyValueAccess, DurableStateStore {
     // MARK: StateStore
 
     package var stagedChanges: [ChangelogRecord] {
-        staged.map { ChangelogRecord(key: $0.key, value: $0.value) }.sorted { bytesPrecede($0.key, $1.key) }
+        staged.changes
     }
 
     package var hasStagedChanges: Bool { !staged.isEmpty }
@@ -153,14 +146,14 @@ package final class RocksDBStore: KeyValueAccess, DurableStateStore {
     /// the changelog calls).
     package func commit() {
         do {
-            try write(staged: staged, offset: nil)
+            try write(staged.writes.map { ($0.key.bytes, $0.value) }, offset: nil)
         } catch {
             preconditionFailure("\(error)")
         }
-        staged = [:]
+        staged.removeAll()
     }
 
-    package func abort() { staged = [:] }
+    package func abort() { staged.removeAll() }
 
     package func committedRecords() -> [ChangelogRecord] {
         var records: [ChangelogRecord] = []
@@ -170,7 +163,7 @@ package final class RocksDBStore: KeyValueAccess, DurableStateStore {
 
     /// Wipes the database (before a full restore).
     package func reset() {
-        staged = [:]
+        staged.removeAll()
         close()
         do {
             _ = try Self.call("destroying \(path)", store: name) { error -> Int in rocksdb_destroy_db(options, path, &error); return 0 }
@@ -181,7 +174,7 @@ package final class RocksDBStore: KeyValueAccess, DurableStateStore {
     }
 
     package func applyCommitted(_ record: ChangelogRecord) throws(StateStoreError) {
-        try write(staged: [record.key: record.value], offset: nil)
+        try write([(record.key, record.value)], offset: nil)
     }
 
     // MARK: DurableStateStore
@@ -203,16 +196,16 @@ package final class RocksDBStore: KeyValueAccess, DurableStateStore {
     }
 
     package func commit(reflecting changelogOffset: Offset) throws(StateStoreError) {
-        try write(staged: staged, offset: changelogOffset)
-        staged = [:]
+        try write(staged.writes.map { ($0.key.bytes, $0.value) }, offset: changelogOffset)
+        staged.removeAll()
     }
 
     package func markRestored(at changelogOffset: Offset) throws(StateStoreError) {
-        try write(staged: [:], offset: changelogOffset)
+        try write([], offset: changelogOffset)
     }
 
-    /// Writes `staged` (nil values delete) and, when given, the offset, in one batch.
-    private func write(staged writes: [[UInt8]: [UInt8]?], offset: Offset?) throws(StateStoreError) {
+    /// Writes `writes` (nil values delete) and, when given, the offset, in one batch.
+    private func write(_ writes: [(key: [UInt8], value: [UInt8]?)], offset: Offset?) throws(StateStoreError) {
         let batch = rocksdb_writebatch_create()
         defer { rocksdb_writebatch_destroy(batch) }
         for (key, value) in writes {

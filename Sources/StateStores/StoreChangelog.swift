@@ -119,14 +119,11 @@ package final class StoreChangelog {
     /// - Returns: how many records were sent.
     @discardableResult
     package func send(through producer: TransactionalProducer) throws(StateStoreError) -> Int {
-        precondition(isRestored, "restore the store before writing to it")
-        let changes = store.stagedChanges
-        for change in changes {
+        try sendStagedChanges { change throws(StateStoreError) in
             try transactionCall("sending to \(topicPartition)") { () throws(TransactionError) in
                 try producer.send(topic: topicPartition.topic, key: change.key, value: change.value, partition: topicPartition.partition)
             }
         }
-        return changes.count
     }
 
     /// At-least-once: adds the store's staged changes (as the transactional `send(through:)`
@@ -138,13 +135,18 @@ package final class StoreChangelog {
     /// - Returns: how many records were sent.
     @discardableResult
     package func send(through producer: LogProducer) throws(StateStoreError) -> Int {
-        precondition(isRestored, "restore the store before writing to it")
-        let changes = store.stagedChanges
-        for change in changes {
+        try sendStagedChanges { change throws(StateStoreError) in
             try logCall("sending to \(topicPartition)") { () throws(LogError) in
                 _ = try producer.send(topic: topicPartition.topic, key: change.key, value: change.value, partition: topicPartition.partition)
             }
         }
+    }
+
+    /// Hands the store's staged changes (key order, last write per key) to `send`, one by one.
+    private func sendStagedChanges(_ send: (ChangelogRecord) throws(StateStoreError) -> Void) throws(StateStoreError) -> Int {
+        precondition(isRestored, "restore the store before writing to it")
+        let changes = store.stagedChanges
+        for change in changes { try send(change) }
         return changes.count
     }
 
