@@ -168,7 +168,7 @@ enum FixedDeadLetters {
             default:
                 throw CLIError("\(path) line \(index + 1): value must be a string or null")
             }
-            let position = topic == defaultTopic ? "\(partition):\(offset)" : "\(topic):\(partition):\(offset)"
+            let position = DeadLetter.position(topic: topic == defaultTopic ? nil : topic, partition: partition, offset: offset)
             guard result.updateValue(value, forKey: position) == nil else {
                 throw CLIError("\(path) line \(index + 1): \(topic) \(partition):\(offset) is listed twice")
             }

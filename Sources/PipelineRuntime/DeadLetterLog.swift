@@ -25,8 +25,11 @@ package struct DeadLetter: Sendable, Equatable {
     /// `"<partition>:<offset>"` in `<pipeline>.dlq`, `"<topic>:<partition>:<offset>"` in another
     /// dead-letter topic (topic names have no `:`): the record's position, the key of its
     /// redrive marker.
-    package var position: String {
-        isDefaultTopic ? "\(partition.rawValue):\(offset.rawValue)" : "\(topic):\(partition.rawValue):\(offset.rawValue)"
+    package var position: String { Self.position(topic: isDefaultTopic ? nil : topic, partition: partition.rawValue, offset: offset.rawValue) }
+
+    /// The position of the record at `partition`:`offset` of `topic` (nil: `<pipeline>.dlq`).
+    package static func position(topic: String?, partition: Int32, offset: Int64) -> String {
+        topic.map { "\($0):\(partition):\(offset)" } ?? "\(partition):\(offset)"
     }
 
     /// The text of the first header called `name` (nil when absent or not UTF-8).
