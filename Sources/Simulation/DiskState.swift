@@ -36,6 +36,12 @@ struct DiskState {
     var crashPredicate: (@Sendable (SimulatedDisk.Operation) -> Bool)?
     var lastCrashOperation: SimulatedDisk.Operation?
     var trace = OperationTrace()
+    /// With ``SimulatedDisk/Faults/unsyncedEntryLoss``: the tree a crash cannot take away, and
+    /// the entry changes since, oldest first (`entries` is `durableEntries` with all applied).
+    var durableEntries: [SimulatedPath: DiskEntry] = [:]
+    var entryJournal: [EntryChange] = []
+    /// Every persistent bit flip ``SimulatedDisk/Faults/durableBitRotProbability`` made.
+    var bitRot: [SimulatedDisk.BitRot] = []
 
     init(seed: UInt64, faults: SimulatedDisk.Faults) {
         self.random = SeededRandom(seed: seed)
@@ -105,6 +111,7 @@ struct DiskState {
 
     mutating func dropIfUnused(_ inode: Int) {
         guard let node = inodes[inode], !node.isLinked, node.openHandleCount == 0 else { return }
+        if faults.unsyncedEntryLoss && entryLossMayRelink(inode) { return }
         storedBytes -= node.current.count
         inodes[inode] = nil
     }

@@ -65,11 +65,16 @@ extension DiskState {
     /// The crash model of ``SimulatedDisk``, steps 1–4.
     @discardableResult
     mutating func powerLoss(detail: String = "crashed", path: String = "") -> StorageError {
+        if faults.unsyncedEntryLoss { loseUnsyncedEntries() }
         for inode in inodes.keys.sorted() {
             var node = inodes.removeValue(forKey: inode)!
             storedBytes -= node.current.count
             guard node.isLinked else { continue }
-            if !node.pending.isEmpty {
+            if !node.pending.isEmpty && faults.unsyncedPageLoss {
+                node.durable = survivingPages(durable: node.durable, current: node.current)
+                node.pending.removeAll()
+                node.current = node.durable
+            } else if !node.pending.isEmpty {
                 let survivorCount = uniform(node.pending.count + 1)
                 for index in 0..<survivorCount {
                     var change = node.pending[index]
@@ -87,6 +92,7 @@ extension DiskState {
             storedBytes += node.current.count
             inodes[inode] = node
         }
+        rotABitMaybe()
         locks.removeAll()
         crashCountdown = nil
         crashPredicate = nil

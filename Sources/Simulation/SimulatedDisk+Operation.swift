@@ -21,10 +21,12 @@ extension SimulatedDisk {
         case removeFile(path: String)
         /// A `removeDirectory` (recursive, and like the POSIX one not atomic: see ``SimulatedDisk``).
         case removeDirectory(path: String)
+        /// A `syncDirectory`; an operation only under ``SimulatedDisk/Faults/unsyncedEntryLoss``.
+        case syncDirectory(path: String)
 
         /// The kind of an ``Operation``, without its arguments.
         package enum Kind: Sendable, Hashable, CaseIterable {
-            case createFile, write, truncate, sync, createDirectory, rename, removeFile, removeDirectory
+            case createFile, write, truncate, sync, createDirectory, rename, removeFile, removeDirectory, syncDirectory
         }
 
         /// The kind of the operation.
@@ -38,6 +40,7 @@ extension SimulatedDisk {
             case .rename: .rename
             case .removeFile: .removeFile
             case .removeDirectory: .removeDirectory
+            case .syncDirectory: .syncDirectory
             }
         }
 
@@ -45,7 +48,7 @@ extension SimulatedDisk {
         package var path: String {
             switch self {
             case .createFile(let path), .write(let path, _, _), .truncate(let path, _), .sync(let path),
-                .createDirectory(let path), .removeFile(let path), .removeDirectory(let path):
+                .createDirectory(let path), .removeFile(let path), .removeDirectory(let path), .syncDirectory(let path):
                 path
             case .rename(let from, _):
                 from
@@ -63,6 +66,7 @@ extension SimulatedDisk {
             case .rename(let from, let to): "rename \(from) -> \(to)"
             case .removeFile(let path): "removeFile \(path)"
             case .removeDirectory(let path): "removeDirectory \(path)"
+            case .syncDirectory(let path): "syncDirectory \(path)"
             }
         }
     }

@@ -17,17 +17,26 @@ import Synchronization
 ///
 /// - `sync()` of a handle makes every pending change of its file durable.
 /// - Metadata changes — creating a file, creating a directory, renaming, removing — are durable
-///   when the call returns, as the ``Storage`` contract says. A created file starts empty and
-///   durable; a renamed file keeps its durable bytes and its pending changes.
+///   when the call returns, unless ``Faults/unsyncedEntryLoss`` is on: then each is journaled,
+///   and ``syncDirectory(_:)`` of directory `d` makes the journal durable up to and including the
+///   last change of an entry of `d` (metadata commits in order, as in a journaling file system).
+///   A created file starts empty and durable; a renamed file keeps its durable bytes and its
+///   pending changes.
 ///
 /// ## Crash model (power loss)
 ///
 /// ``crash()``, or an armed crash point firing, does the following, atomically:
+/// 0. With ``Faults/unsyncedEntryLoss`` on: a uniformly random prefix of the unsynced entry
+///    journal survives and the rest is lost, so a file whose creation is lost is gone (synced
+///    bytes and all), a lost rename leaves the old name, a lost removal brings the file back.
 /// 1. For every linked file independently, in inode order: a uniformly random prefix
 ///    `0...n` of its `n` pending changes survives and becomes durable, the rest is lost. With
 ///    ``Faults/tornWrites`` on, when the last surviving change is a write, it is torn with
-///    probability ½: only a random strict prefix (`0..<count` bytes) of it survives.
-/// 2. Files removed while still open vanish.
+///    probability ½: only a random strict prefix (`0..<count` bytes) of it survives. With
+///    ``Faults/unsyncedPageLoss`` on instead, any subset of the file's changed pages survives
+///    (see there).
+/// 2. Files removed while still open vanish. Then, with probability
+///    ``Faults/durableBitRotProbability``, one bit of the durable bytes flips for good.
 /// 3. Every handle opened before the crash is dead: each call on it throws `.crashed`, also after
 ///    the restart. Every directory lock is released. Every crash point is disarmed.
 /// 4. The disk stays down: every ``Storage`` call throws `.crashed` (``exists(_:)`` and
@@ -47,7 +56,8 @@ import Synchronization
 /// ## Determinism
 ///
 /// All randomness comes from one ``SeededRandom`` seeded by `init(seed:)`; draws happen only at a
-/// crash, at a torn crash point, and at a read with bit flips on. The same seed and the same
+/// crash, at a torn crash point, and at a read with bit flips on. A fault mode that is off draws
+/// nothing, so turning a new mode on never changes the runs of configurations without it. The same seed and the same
 /// sequence of calls give the same outcome, bit for bit.
 ///
 /// - Complexity: file calls cost O(bytes moved); `listDirectory`, `removeDirectory`, renaming a
@@ -85,7 +95,9 @@ package final class SimulatedDisk: Storage {
     // MARK: Storage
 
     package func openFile(_ path: String, mode: FileOpenMode) throws(StorageError) -> any StorageFile {
-        let identity = try withState { state throws(StorageError) in try state.open(path, mode: mode) }
+        let identity = try withState { state throws(StorageError) in
+            try state.journalingEntries { state throws(StorageError) in try state.open(path, mode: mode) }
+        }
         return SimulatedFile(disk: self, identity: identity)
     }
 
@@ -111,26 +123,43 @@ package final class SimulatedDisk: Storage {
     }
 
     package func createDirectory(_ path: String) throws(StorageError) {
-        try withState { state throws(StorageError) in try state.createDirectory(path) }
+        try withState { state throws(StorageError) in
+            try state.journalingEntries { state throws(StorageError) in try state.createDirectory(path) }
+        }
     }
 
     package func removeFile(_ path: String) throws(StorageError) {
-        try withState { state throws(StorageError) in try state.removeFile(path) }
+        try withState { state throws(StorageError) in
+            try state.journalingEntries { state throws(StorageError) in try state.removeFile(path) }
+        }
     }
 
     package func removeDirectory(_ path: String) throws(StorageError) {
-        try withState { state throws(StorageError) in try state.removeDirectory(path) }
+        try withState { state throws(StorageError) in
+            try state.journalingEntries { state throws(StorageError) in try state.removeDirectory(path) }
+        }
     }
 
     package func rename(_ from: String, to: String) throws(StorageError) {
-        try withState { state throws(StorageError) in try state.rename(from, to: to) }
+        try withState { state throws(StorageError) in
+            try state.journalingEntries { state throws(StorageError) in try state.rename(from, to: to) }
+        }
+    }
+
+    /// Without ``Faults/unsyncedEntryLoss``, checks that directory `path` exists and does nothing
+    /// else (it is not an ``Operation``, so it moves no crash point); with it, an operation that
+    /// makes the entry changes up to the last one in `path` durable (see ``SimulatedDisk``).
+    package func syncDirectory(_ path: String) throws(StorageError) {
+        try withState { state throws(StorageError) in try state.syncDirectory(path) }
     }
 
     /// Takes the lock of directory `path`, writing `owner` into `path/.lock` as ``POSIXStorage``
     /// does (the `.lock` file is created durable and is not a crash point). A second call while
     /// the lock is held throws `.locked` with detail `held by <owner>`.
     package func lockDirectory(_ path: String, owner: String) throws(StorageError) -> any StorageLock {
-        let (key, token) = try withState { state throws(StorageError) in try state.lock(path, owner: owner) }
+        let (key, token) = try withState { state throws(StorageError) in
+            try state.journalingEntries { state throws(StorageError) in try state.lock(path, owner: owner) }
+        }
         return SimulatedLock(disk: self, key: key, token: token)
     }
 }

@@ -7,7 +7,8 @@ import Darwin
 /// The storage seam over real files, with POSIX calls only (`pread`, `pwrite`, `fsync`, …).
 ///
 /// Metadata changes (create, rename, remove) sync the parent directory so that they are durable
-/// when the call returns, as the ``Storage`` contract says.
+/// when the call returns, more than the ``Storage`` contract asks; ``syncDirectory(_:)`` is an
+/// `fsync` of the directory itself.
 package final class POSIXStorage: Storage {
     package init() {}
 
@@ -100,12 +101,15 @@ package final class POSIXStorage: Storage {
         return POSIXLock(descriptor: descriptor)
     }
 
-    private func syncDirectoryOf(_ path: String) throws(StorageError) {
-        let directory = parentPath(path)
+    package func syncDirectory(_ directory: String) throws(StorageError) {
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if descriptor < 0 { throw POSIXStorage.error(errno, path: directory) }
         defer { Glibc.close(descriptor) }
         if fsync(descriptor) != 0 && errno != EINVAL { throw POSIXStorage.error(errno, path: directory) }
+    }
+
+    private func syncDirectoryOf(_ path: String) throws(StorageError) {
+        try syncDirectory(parentPath(path))
     }
 
     private static func readSmallFile(_ descriptor: Int32) -> String {

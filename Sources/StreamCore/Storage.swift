@@ -7,8 +7,11 @@
 /// Durability contract (what callers may rely on, and what the simulated disk enforces):
 /// - Bytes written to a file are durable only after a ``StorageFile/sync()`` of that file.
 ///   A crash may keep any prefix of the unsynced writes of a file, the last kept one possibly torn.
-/// - Creating, renaming and removing files or directories is durable once the call returns
-///   (the POSIX implementation syncs the parent directory to make it so).
+/// - Creating, renaming and removing files or directories is durable once the parent
+///   directory was synced with ``syncDirectory(_:)`` after it. A caller that relies on an entry
+///   being there after a crash (a new segment, a renamed checkpoint, a created topic) syncs its
+///   directory before it builds on it. ``POSIXStorage`` also syncs the parent on every such call;
+///   the simulated disk can be told to lose any entry change its directory's sync did not cover.
 ///
 /// Thread-safety: a `Storage` is safe to use from any thread; a ``StorageFile`` handle is used
 /// by one owner at a time.
@@ -29,6 +32,9 @@ package protocol Storage: AnyObject, Sendable {
     func removeDirectory(_ path: String) throws(StorageError)
     /// Atomically renames a file or directory, replacing a file already at `to`.
     func rename(_ from: String, to: String) throws(StorageError)
+    /// Makes every earlier creation, rename and removal of an entry of directory `path` durable
+    /// (`fsync` of the directory).
+    func syncDirectory(_ path: String) throws(StorageError)
     /// Takes the exclusive lock of a data directory, recording `owner` in it so a second
     /// process can be told who holds it.
     func lockDirectory(_ path: String, owner: String) throws(StorageError) -> any StorageLock

@@ -52,6 +52,7 @@ final class FlakyStorage: Storage {
     func removeFile(_ path: String) throws(StorageError) { try disk.removeFile(path) }
     func removeDirectory(_ path: String) throws(StorageError) { try disk.removeDirectory(path) }
     func rename(_ from: String, to: String) throws(StorageError) { try disk.rename(from, to: to) }
+    func syncDirectory(_ path: String) throws(StorageError) { try disk.syncDirectory(path) }
     func lockDirectory(_ path: String, owner: String) throws(StorageError) -> any StorageLock {
         try disk.lockDirectory(path, owner: owner)
     }

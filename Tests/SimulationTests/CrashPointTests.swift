@@ -71,7 +71,7 @@ struct CrashPointTests {
             case .removeFile(let path): #expect(disk.exists(path), "step \(step)")
             case .createDirectory(let path): #expect(!disk.exists(path), "step \(step)")
             case .removeDirectory(let path): #expect(disk.exists(path), "step \(step)")
-            case .write, .truncate, .sync: break
+            case .write, .truncate, .sync, .syncDirectory: break
             }
             // Up again, and no crash point is left armed.
             try disk.createDirectory("/after")
