@@ -218,7 +218,10 @@ extension PartitionLog {
         try storageCall("swapping \(cleanedPath)") { () throws(StorageError) in try storage.rename(cleanedPath, to: swapPath) }
         crashPoints.reached(.duringCompaction)
         for segment in group { try segment.delete() }
-        try storageCall("renaming \(swapPath)") { () throws(StorageError) in try storage.rename(swapPath, to: finalPath) }
+        try storageCall("renaming \(swapPath)") { () throws(StorageError) in
+            try storage.rename(swapPath, to: finalPath)
+            try storage.syncDirectory(directory)
+        }
         let segment = try LogSegment.open(storage: storage, directory: directory, baseOffset: base)
         _ = try segment.loadIndexes(indexIntervalBytes: indexIntervalBytes)
         try segment.rewriteTxnIndex(aborted)

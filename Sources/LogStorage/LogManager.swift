@@ -71,6 +71,8 @@ package final class LogManager: @unchecked Sendable {
         try storageCall("creating data directory \(directory)") { () throws(StorageError) in
             try storage.createDirectory(joinPath(directory, "topics"))
             try storage.createDirectory(joinPath(directory, "staging"))
+            try storage.syncDirectory(directory)
+            try storage.syncDirectory(parentPath(directory))
         }
         do {
             manager.directoryLock = try storage.lockDirectory(directory, owner: LogManager.ownerLine(options.ownerDescription))
@@ -171,7 +173,11 @@ package final class LogManager: @unchecked Sendable {
             defer { file.close() }
             try file.write(json, at: 0)
             try file.sync()
+            // The staged entries first, then the rename that publishes them.
+            try storage.syncDirectory(staging)
             try storage.rename(staging, to: final)
+            try storage.syncDirectory(topicsDirectory)
+            try storage.syncDirectory(stagingDirectory)
         }
         let topic = try openTopic(name, config: config, directory: final)
         topics[name] = topic
@@ -191,7 +197,9 @@ package final class LogManager: @unchecked Sendable {
         try storageCall("deleting topic '\(name)'") { () throws(StorageError) in
             if storage.exists(doomed) { try storage.removeDirectory(doomed) }
             try storage.rename(topic.directory, to: doomed)
+            try storage.syncDirectory(topicsDirectory)
             try storage.removeDirectory(doomed)
+            try storage.syncDirectory(stagingDirectory)
         }
     }
 

@@ -61,7 +61,7 @@ final class LogSegment {
         self.nextOffset = baseOffset
     }
 
-    /// Creates a new, empty segment.
+    /// Creates a new, empty segment; its files' directory entries are durable on return.
     static func create(storage: any Storage, directory: String, baseOffset: Offset) throws(LogError) -> LogSegment {
         let logPath = joinPath(directory, fileName(baseOffset, ".log"))
         let indexPath = joinPath(directory, fileName(baseOffset, ".index"))
@@ -75,6 +75,8 @@ final class LogSegment {
             try timeIndex.truncate(to: 0)
             let txnIndex = try storage.openFile(joinPath(directory, fileName(baseOffset, ".txnindex")), mode: .create)
             try txnIndex.truncate(to: 0)
+            // The new files' entries, before anything synced into them can be relied on.
+            try storage.syncDirectory(directory)
             return LogSegment(storage: storage, directory: directory, baseOffset: baseOffset, log: log,
                               indexFile: index, timeIndexFile: timeIndex, txnIndexFile: txnIndex)
         }

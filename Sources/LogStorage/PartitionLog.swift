@@ -431,6 +431,7 @@ package final class PartitionLog: @unchecked Sendable {
             try storage.rename(temporaryPath, to: finalPath)
             let snapshots = try storage.listDirectory(directory).filter { $0.hasSuffix(".snapshot") }.sorted()
             for old in snapshots.dropLast(2) { try storage.removeFile(joinPath(directory, old)) }
+            try storage.syncDirectory(directory)
         }
     }
 

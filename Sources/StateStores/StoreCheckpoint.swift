@@ -125,7 +125,8 @@ package struct StoreCheckpoint: Sendable {
 
     // MARK: I/O
 
-    /// Writes the checkpoint durably: temporary file, sync, rename over the old one.
+    /// Writes the checkpoint durably: temporary file, sync, rename over the old one, sync of the
+    /// directory.
     /// - Precondition: `records` hold no tombstones.
     package func write(changelogOffset: Offset, records: [ChangelogRecord], crashPoints: CrashPoints = .disabled) throws(StateStoreError) {
         let bytes = StoreCheckpoint.encode(changelogOffset: changelogOffset, records: records)
@@ -144,6 +145,7 @@ package struct StoreCheckpoint: Sendable {
         crashPoints.reached(.duringCheckpoint)
         try storageCall("writing checkpoint \(path)") { () throws(StorageError) in
             try storage.rename(temporary, to: path)
+            try storage.syncDirectory(parentPath(path))
         }
     }
 

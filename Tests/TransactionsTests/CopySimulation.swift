@@ -16,12 +16,45 @@ import Logging
 /// transient read bit flips throughout. Some rounds also start a zombie: a second copier with the
 /// same transactional id, after which the first must never commit again.
 struct CopySimulation {
+    /// The disk faults of a run besides lost unsynced writes: the classic ones (torn writes,
+    /// transient bit flips), or the classic ones plus one mode of the harsher simulator.
+    enum Mode: String, CaseIterable, CustomStringConvertible {
+        case classic
+        /// Any subset of a file's unsynced pages may be lost.
+        case pageLoss
+        /// Entry changes a directory sync did not cover may be lost.
+        case entryLoss
+        /// A crash may flip a bit of a `.log` file's synced bytes for good; the run must then
+        /// fail with a corruption error or go on with correct data, never serve wrong data.
+        case bitRot
+
+        var description: String { rawValue }
+
+        func faults(seed: UInt64) -> SimulatedDisk.Faults {
+            var faults = SimulatedDisk.Faults(readBitFlipProbability: 0.002, tornWrites: true)
+            if seed % 7 == 0 { faults.readBitFlipProbability = 0 }
+            switch self {
+            case .classic: break
+            case .pageLoss: faults.unsyncedPageLoss = true
+            case .entryLoss: faults.unsyncedEntryLoss = true
+            case .bitRot:
+                faults.durableBitRotProbability = 0.3
+                faults.bitRotPathSuffixes = [".log"]
+            }
+            return faults
+        }
+    }
+
     struct Outcome {
         var crashes = 0
         var namedCrashes: Set<CrashPoint> = []
         var transactions = 0
         var zombiesFenced = 0
         var checks = 0
+        /// Persistent bit flips the disk made (``Mode/bitRot``).
+        var bitRot = 0
+        /// Whether the run ended on a corruption error (``Mode/bitRot`` only), with its text.
+        var corruptionReported: String?
     }
 
     let seed: UInt64
@@ -39,12 +72,13 @@ struct CopySimulation {
     private let codec: CompressionCodecName
     private var checker = ExactlyOnceChecker()
 
-    init(seed: UInt64) {
+    let mode: Mode
+
+    init(seed: UInt64, mode: Mode = .classic) {
         self.seed = seed
+        self.mode = mode
         random = SeededRandom(seed: seed)
-        var faults = SimulatedDisk.Faults(readBitFlipProbability: 0.002, tornWrites: true)
-        if seed % 7 == 0 { faults.readBitFlipProbability = 0 }
-        disk = SimulatedDisk(seed: seed &* 31 &+ 7, faults: faults)
+        disk = SimulatedDisk(seed: seed &* 31 &+ 7, faults: mode.faults(seed: seed))
         clock = SimulatedClock(start: Timestamp(milliseconds: 1_750_000_000_000))
         partitions = Int(random.next() % 6) + 1
         recordCount = Int(random.next() % 250) + 40
@@ -55,13 +89,24 @@ struct CopySimulation {
     /// Runs to completion; records an issue (with the seed) for every broken invariant.
     mutating func run() throws -> Outcome {
         var outcome = Outcome()
+        do {
+            try run(&outcome)
+        } catch where mode == .bitRot && !disk.bitRot.isEmpty && "\(error)".contains("corrupt") {
+            // Detected and reported, not served: what bit rot may end in.
+            outcome.corruptionReported = "\(error)"
+        }
+        outcome.bitRot = disk.bitRot.count
+        return outcome
+    }
+
+    private mutating func run(_ outcome: inout Outcome) throws {
         try setUp()
         var rounds = 0
         while true {
             rounds += 1
             guard rounds < 400 else {
-                Issue.record("seed \(seed): no progress after 400 rounds")
-                return outcome
+                Issue.record("seed \(seed): no progress after 400 rounds (replay with SLUICE_SIMULATION_SEED=\(seed))")
+                return
             }
             let armed = arm()
             let finished = try round(&outcome)
@@ -81,7 +126,6 @@ struct CopySimulation {
         _ = try TransactionCoordinator(log: log, config: coordinatorConfig)
         try checker.check(log: log, source: source, target: target, group: group, expectComplete: true, seed: seed)
         outcome.checks += 1
-        return outcome
     }
 
     private var coordinatorConfig: TransactionCoordinatorConfig { testCoordinatorConfig() }
@@ -154,7 +198,7 @@ struct CopySimulation {
                     let newer = try TransactionalCopier(log: log, coordinator: coordinator, options: options)
                     do {
                         let copied = try copier.step()
-                        if copied > 0 { Issue.record("seed \(seed): a fenced copier committed \(copied) records") }
+                        if copied > 0 { Issue.record("seed \(seed): a fenced copier committed \(copied) records (replay with SLUICE_SIMULATION_SEED=\(seed))") }
                     } catch {
                         guard error.code == .fenced else { throw error }
                         outcome.zombiesFenced += 1
@@ -202,7 +246,7 @@ struct ExactlyOnceChecker {
         for partition in try log.topic(source).partitions {
             let committed = log.offsets.committed(group: group, partition.topicPartition)?.offset ?? Offset(0)
             if let previous = lastCommitted[partition.topicPartition], committed < previous {
-                Issue.record("seed \(seed): committed offset of \(partition.topicPartition) went back from \(previous) to \(committed)")
+                Issue.record("seed \(seed): committed offset of \(partition.topicPartition) went back from \(previous) to \(committed) (replay with SLUICE_SIMULATION_SEED=\(seed))")
             }
             lastCommitted[partition.topicPartition] = committed
             owed += try Self.values(in: partition, from: partition.logStartOffset, to: committed)
@@ -212,20 +256,20 @@ struct ExactlyOnceChecker {
         let visibleSet = Set(visible)
         if visibleSet.count != visible.count {
             let duplicates = Dictionary(grouping: visible, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted().prefix(5)
-            Issue.record("seed \(seed): duplicated in the target: \(duplicates)")
+            Issue.record("seed \(seed): duplicated in the target: \(duplicates) (replay with SLUICE_SIMULATION_SEED=\(seed))")
         }
         if !visibleSet.isSubset(of: expected) {
-            Issue.record("seed \(seed): records in the target that are not source records: \(visibleSet.subtracting(expected).sorted().prefix(5))")
+            Issue.record("seed \(seed): records in the target that are not source records: \(visibleSet.subtracting(expected).sorted().prefix(5)) (replay with SLUICE_SIMULATION_SEED=\(seed))")
         }
         if visibleSet != Set(owed) {
-            Issue.record("seed \(seed): target and committed offsets disagree: \(Set(owed).subtracting(visibleSet).count) committed records missing, \(visibleSet.subtracting(owed).count) visible beyond the committed offsets")
+            Issue.record("seed \(seed): target and committed offsets disagree: \(Set(owed).subtracting(visibleSet).count) committed records missing, \(visibleSet.subtracting(owed).count) visible beyond the committed offsets (replay with SLUICE_SIMULATION_SEED=\(seed))")
         }
         if !everVisible.isSubset(of: visibleSet) {
-            Issue.record("seed \(seed): \(everVisible.subtracting(visibleSet).count) records once visible have disappeared")
+            Issue.record("seed \(seed): \(everVisible.subtracting(visibleSet).count) records once visible have disappeared (replay with SLUICE_SIMULATION_SEED=\(seed))")
         }
         everVisible.formUnion(visibleSet)
         if expectComplete && visibleSet != expected {
-            Issue.record("seed \(seed): the copy finished with \(expected.subtracting(visibleSet).count) records missing")
+            Issue.record("seed \(seed): the copy finished with \(expected.subtracting(visibleSet).count) records missing (replay with SLUICE_SIMULATION_SEED=\(seed))")
         }
     }
 

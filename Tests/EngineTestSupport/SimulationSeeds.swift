@@ -1,0 +1,53 @@
+import Foundation
+
+/// The seeds a seeded simulation runs: its CI range, or what the environment asks for.
+///
+/// - `SLUICE_SIMULATION_SEED=S` replays seed `S` alone (every failure prints its seed);
+/// - `SLUICE_SIMULATION_SEEDS=N` runs `N` seeds from the simulation's first seed (a soak), and
+///   `SLUICE_SIMULATION_FIRST_SEED=F` moves the start;
+/// - a simulation may also honour its own older variables (`SLUICE_PIPELINE_SIMULATION_SEEDS`,
+///   …), which win over the shared ones.
+package enum SimulationSeeds {
+    /// The seeds of a simulation whose CI run is `ciCount` seeds from `first`.
+    package static func seeds(ciCount: Int, first: UInt64 = 1, ownVariables prefix: String? = nil) -> [UInt64] {
+        let environment = ProcessInfo.processInfo.environment
+        func value(_ suffix: String) -> String? {
+            if let prefix, let own = environment["SLUICE_\(prefix)_SIMULATION_\(suffix)"] { return own }
+            return environment["SLUICE_SIMULATION_\(suffix)"]
+        }
+        if let one = value("SEED").flatMap(UInt64.init) { return [one] }
+        let count = value("SEEDS").flatMap(Int.init) ?? ciCount
+        let start = value("FIRST_SEED").flatMap(UInt64.init) ?? first
+        return (0..<UInt64(max(0, count))).map { start + $0 }
+    }
+
+    /// Whether the run is the CI range or a soak (not a single replayed seed), so that totals
+    /// (crashes per seed, zombies fenced) can be expected.
+    package static func isRange(_ seeds: [UInt64]) -> Bool { seeds.count >= 20 }
+
+    /// The text every failure ends with: how to replay it.
+    package static func replay(_ seed: UInt64, filter: String) -> String {
+        "replay with SLUICE_SIMULATION_SEED=\(seed) swift test --filter \(filter)"
+    }
+}
+
+/// Seeds that once failed, each with what it found, rerun in CI by their simulation's
+/// regression test so that a fixed bug stays fixed.
+package struct RegressionSeed: Sendable, CustomStringConvertible {
+    /// The simulation (and mode) it belongs to, e.g. `copy/entryLoss`, `pipeline/order-totals`.
+    package let simulation: String
+    package let seed: UInt64
+    /// What it found, in one line.
+    package let note: String
+
+    package var description: String { "\(simulation) seed \(seed): \(note)" }
+
+    /// The seeds of one simulation.
+    package static func of(_ simulation: String) -> [RegressionSeed] { list.filter { $0.simulation == simulation } }
+
+    /// The regression list. Add every seed that fails, with its note, when fixing what it found.
+    package static let list: [RegressionSeed] = [
+        RegressionSeed(simulation: "pipeline/order-totals", seed: 223,
+                       note: "header-heavy dead letters overflowed a small batch limit (producers now count headers when cutting batches)"),
+    ]
+}
