@@ -47,6 +47,22 @@ package struct RegressionSeed: Sendable, CustomStringConvertible {
 
     /// The regression list. Add every seed that fails, with its note, when fixing what it found.
     package static let list: [RegressionSeed] = [
+        RegressionSeed(simulation: "copy/entryLoss", seed: 20001,
+                       note: "topic creation was never made durable: a crash lost the whole source topic (directory syncs added)"),
+        RegressionSeed(simulation: "copy/entryLoss", seed: 20005,
+                       note: "a lost segment creation took committed offsets back (new segments sync their directory)"),
+        RegressionSeed(simulation: "copy/entryLoss", seed: 20006,
+                       note: "a lost __consumer_offsets segment left a transaction open under a new epoch"),
+        RegressionSeed(simulation: "copy/entryLoss", seed: 20007,
+                       note: "a lost target segment reset the producer's sequence (sequence 0, expected 19)"),
+        RegressionSeed(simulation: "copy/bitRot", seed: 30009,
+                       note: "bit rot in the last batch of a synced active segment was cut as a torn tail: a committed record lost (issue 10.10)"),
+        RegressionSeed(simulation: "copy/bitRot", seed: 30056,
+                       note: "bit rot in the transaction log's active segment was cut as a torn tail: coordinator and markers disagree (issue 10.10)"),
+        RegressionSeed(simulation: "copy/bitRot", seed: 30101,
+                       note: "bit rot in a batch length (outside the CRC) cut a whole synced active segment: 18 records lost (issue 10.10)"),
+        RegressionSeed(simulation: "copy/bitRot", seed: 30149,
+                       note: "as 30009 (issue 10.10)"),
         RegressionSeed(simulation: "pipeline/order-totals", seed: 223,
                        note: "header-heavy dead letters overflowed a small batch limit (producers now count headers when cutting batches)"),
     ]

@@ -27,6 +27,9 @@ struct CopySimulation {
         /// A crash may flip a bit of a `.log` file's synced bytes for good; the run must then
         /// fail with a corruption error or go on with correct data, never serve wrong data.
         case bitRot
+        /// The same for the files beside the `.log`s, which can all be rebuilt from them: offset,
+        /// time and transaction indexes, producer-state snapshots.
+        case indexRot
 
         var description: String { rawValue }
 
@@ -40,6 +43,9 @@ struct CopySimulation {
             case .bitRot:
                 faults.durableBitRotProbability = 0.3
                 faults.bitRotPathSuffixes = [".log"]
+            case .indexRot:
+                faults.durableBitRotProbability = 0.5
+                faults.bitRotPathSuffixes = [".index", ".timeindex", ".txnindex", ".snapshot"]
             }
             return faults
         }
@@ -89,9 +95,10 @@ struct CopySimulation {
     /// Runs to completion; records an issue (with the seed) for every broken invariant.
     mutating func run() throws -> Outcome {
         var outcome = Outcome()
+        defer { if ProcessInfo.processInfo.environment["DEBUG_ROT"] != nil { print("ROT \(disk.bitRot)") } }
         do {
             try run(&outcome)
-        } catch where mode == .bitRot && !disk.bitRot.isEmpty && "\(error)".contains("corrupt") {
+        } catch where [.bitRot, .indexRot].contains(mode) && !disk.bitRot.isEmpty && "\(error)".contains("corrupt") {
             // Detected and reported, not served: what bit rot may end in.
             outcome.corruptionReported = "\(error)"
         }
