@@ -78,6 +78,18 @@ package final class PipelineRunner {
         return processed
     }
 
+    /// How many workers run (one per input partition).
+    package var workerCount: Int { workers.count }
+
+    /// Steps worker `index` alone, so that a simulator can interleave the workers in a seeded
+    /// order. Different workers may be stepped from different threads at once (they share nothing
+    /// mutable, see ``WorkerThreads``); one worker from one thread at a time.
+    /// - Returns: how many records it processed.
+    @discardableResult
+    package func step(worker index: Int) throws -> Int {
+        try workers[index].step()
+    }
+
     /// Whether every input partition is processed and committed.
     package var isIdle: Bool { progress.lag == 0 && !workers.contains(where: \.hasUncommittedWork) }
 

@@ -11,14 +11,14 @@ import PipelineRuntime
 import Simulation
 @testable import pipeline
 
-/// Seeds run in CI; `SLUICE_PIPELINE_SIMULATION_SEEDS=N` runs more, `SLUICE_PIPELINE_SIMULATION_SEED=S`
-/// replays one.
+/// Seeds run in CI (1…150); `SLUICE_PIPELINE_SIMULATION_SEEDS=N` or `SLUICE_SIMULATION_SEEDS=N`
+/// runs more, `SLUICE_PIPELINE_SIMULATION_SEED=S` or `SLUICE_SIMULATION_SEED=S` replays one.
 enum PipelineSimulationSeeds {
-    static var all: [UInt64] {
-        let environment = ProcessInfo.processInfo.environment
-        if let one = environment["SLUICE_PIPELINE_SIMULATION_SEED"].flatMap(UInt64.init) { return [one] }
-        let count = environment["SLUICE_PIPELINE_SIMULATION_SEEDS"].flatMap(Int.init) ?? 150
-        return (1...UInt64(count)).map { $0 }
+    static var all: [UInt64] { seeds(ciCount: 150) }
+
+    /// A CI range of `ciCount` seeds from `first`, or what the environment asks for.
+    static func seeds(ciCount: Int, first: UInt64 = 1) -> [UInt64] {
+        SimulationSeeds.seeds(ciCount: ciCount, first: first, ownVariables: "PIPELINE")
     }
 }
 
@@ -47,6 +47,21 @@ struct PipelineSimulationTests {
         print("\(pipeline) simulation: \(PipelineSimulationSeeds.all.count) seeds, \(crashes) crashes, \(transactions) steps")
         if PipelineSimulationSeeds.all.count >= 50 { #expect(crashes > PipelineSimulationSeeds.all.count) }
     }
+
+    @Test("the pipelines' regression seeds", arguments: ["order-totals", "orders-per-minute", "order-buckets"])
+    func regressionSeeds(pipeline: String) throws {
+        for entry in RegressionSeed.of("pipeline/\(pipeline)") {
+            let model: any SimulationModel = switch pipeline {
+            case "order-totals": OrderTotalsModel()
+            case "orders-per-minute": OrdersPerMinuteModel()
+            default: OrderBucketCountsModel()
+            }
+            var simulation = PipelineSimulation(seed: entry.seed, model: model)
+            do { _ = try simulation.run() } catch {
+                Issue.record("\(entry): unexpected error \(error) (replay with SLUICE_PIPELINE_SIMULATION_SEED=\(entry.seed))")
+            }
+        }
+    }
 }
 
 /// What a simulated pipeline is checked against: the pipeline, its input, and an exact
@@ -59,6 +74,12 @@ protocol SimulationModel {
     /// order. Returns a description of every violation.
     func violations(committedInput: [TopicPartition: [(offset: Offset, value: [UInt8])]], log: LogManager,
                     runner: PipelineRunner, readCommitted: (String) throws -> [ConsumerRecord]) throws -> [String]
+    /// Whether a record is between a failed attempt and its retry (models with retries).
+    var isMidRetry: Bool { get }
+}
+
+extension SimulationModel {
+    var isMidRetry: Bool { false }
 }
 
 /// One seeded run of a pipeline on the simulated disk, crashed and restarted many times.
@@ -66,6 +87,23 @@ struct PipelineSimulation {
     struct Outcome {
         var crashes = 0
         var steps = 0
+        /// Lives that ended in a crash while ``SimulationModel/isMidRetry`` said a record was in
+        /// backoff.
+        var crashesInBackoff = 0
+        /// Threaded lives whose crash hit while two or more workers were inside a step.
+        var crashesWithWorkersInFlight = 0
+    }
+
+    /// How a life steps the workers.
+    enum Interleaving: Equatable {
+        /// All workers once per step, in partition order (``PipelineRunner/step()``).
+        case inOrder
+        /// One worker per step, drawn from the seed: workers of one process in any interleaving
+        /// against the shared coordinator, replayable from the seed.
+        case seeded
+        /// Each worker on its own thread, with seeded pauses between steps: real concurrency
+        /// (not replayable step for step; the seed still fixes the input, faults and pauses).
+        case threads
     }
 
     let seed: UInt64
@@ -80,11 +118,32 @@ struct PipelineSimulation {
     private var armed = ArmedCrash.none
     private var lastCommitted: [TopicPartition: Offset] = [:]
 
-    init(seed: UInt64, model: any SimulationModel) {
+    let interleaving: Interleaving
+
+    ///   - harsherFaults: fault modes added to the classic ones (lost unsynced writes, torn
+    ///     writes, transient bit flips), e.g. `unsyncedPageLoss`.
+    /// How each life's fault is drawn (see ``ArmedCrash/draw(_:operationsMax:pointShare:operationsShare:)``).
+    struct CrashDraw {
+        var operationsMax = 500
+        var pointShare = 0.5
+        var operationsShare = 0.4
+    }
+
+    let crashDraw: CrashDraw
+
+    /// - Parameters:
+    ///   - crashDraw: for pipelines that reach few named crash points (at-least-once reaches
+    ///     none of the transaction's), more and earlier operation-count crashes.
+    init(seed: UInt64, model: any SimulationModel, interleaving: Interleaving = .inOrder, crashDraw: CrashDraw = CrashDraw(),
+         harsherFaults: (inout SimulatedDisk.Faults) -> Void = { _ in }) {
         self.seed = seed
         self.model = model
+        self.interleaving = interleaving
+        self.crashDraw = crashDraw
         random = SeededRandom(seed: seed)
-        disk = SimulatedDisk(seed: seed &* 7919, faults: .init(readBitFlipProbability: seed % 5 == 0 ? 0 : 0.001, tornWrites: true))
+        var faults = SimulatedDisk.Faults(readBitFlipProbability: seed % 5 == 0 ? 0 : 0.001, tornWrites: true)
+        harsherFaults(&faults)
+        disk = SimulatedDisk(seed: seed &* 7919, faults: faults)
         partitions = Int(random.next() % 4) + 1
         orderCount = Int(random.next() % 200) + 30
         pollRecordsMax = Int(random.next() % 15) + 2
@@ -98,6 +157,7 @@ struct PipelineSimulation {
             switch try life(&outcome) {
             case .crashed:
                 outcome.crashes += 1
+                if model.isMidRetry { outcome.crashesInBackoff += 1 }
                 disk.restart()
             case .finished:
                 armed = .none
@@ -122,7 +182,8 @@ struct PipelineSimulation {
     }
 
     private mutating func arm() {
-        armed = ArmedCrash.draw(&random, operationsMax: 500, pointShare: 0.5, operationsShare: 0.4)
+        armed = ArmedCrash.draw(&random, operationsMax: crashDraw.operationsMax, pointShare: crashDraw.pointShare,
+                                operationsShare: crashDraw.operationsShare)
         armed.arm(disk)
     }
 
@@ -165,9 +226,14 @@ struct PipelineSimulation {
             let coordinator = try TransactionCoordinator(log: log, config: coordinatorConfig)
             let runner = try PipelineRunner(pipeline: model.pipeline, log: log, coordinator: coordinator, pollRecordsMax: pollRecordsMax)
             try check(log: log, runner: runner, complete: false)
+            if interleaving == .threads { return try threadedLife(log: log, runner: runner, &outcome) }
             for _ in 0..<(Int(random.next() % 15) + 1) {
                 clock.advance(byMilliseconds: Int64(random.next() % 150))
-                try runner.step()
+                if interleaving == .seeded {
+                    for _ in 0..<runner.workerCount { try runner.step(worker: Int(random.next() % UInt64(runner.workerCount))) }
+                } else {
+                    try runner.step()
+                }
                 outcome.steps += 1
                 if random.next() % 5 == 0 { try check(log: log, runner: runner, complete: false) }
                 if random.next() % 8 == 0 { try log.maintain() }
@@ -182,6 +248,43 @@ struct PipelineSimulation {
             if disk.isCrashed { return .crashed }
             throw error
         }
+    }
+
+    /// A life with every worker on its own thread: each steps its worker a seeded number of
+    /// times with seeded pauses (and advances the shared clock), until the armed crash stops them
+    /// all; then the life is checked on the stopped workers like any other.
+    private mutating func threadedLife(log: LogManager, runner: PipelineRunner, _ outcome: inout Outcome) throws -> Life {
+        let shared = ThreadedLife(runner: runner)
+        let workerSeeds = (0..<runner.workerCount).map { _ in random.next() }
+        let clock = self.clock
+        let disk = self.disk
+        let group = DispatchGroup()
+        for (index, workerSeed) in workerSeeds.enumerated() {
+            group.enter()
+            let thread = Thread {
+                defer { group.leave() }
+                var random = SeededRandom(seed: workerSeed)
+                for _ in 0..<(Int(random.next() % 30) + 1) where !disk.isCrashed {
+                    if random.chance(0.5) { usleep(UInt32(random.next() % 300)) }
+                    clock.advance(byMilliseconds: Int64(random.next() % 40))
+                    guard shared.step(worker: index, disk: disk) else { return }
+                }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        group.wait()
+        outcome.steps += shared.steps
+        if disk.isCrashed {
+            if shared.inFlightAtCrash >= 2 { outcome.crashesWithWorkersInFlight += 1 }
+            return .crashed
+        }
+        if let failure = shared.failure { throw failure }
+        try check(log: log, runner: runner, complete: false)
+        if random.next() % 8 == 0 { try log.maintain() }
+        let idle = runner.isIdle
+        log.close()
+        return disk.isCrashed ? .crashed : (idle ? .finished : .continuing)
     }
 
     /// Committed offsets never go back, and reach the end when the run is complete; then the
@@ -368,5 +471,39 @@ struct OrdersPerMinuteModel: SimulationModel {
         if stored != expectedOpen { problems.append("stored windows \(stored) differ from the model's open windows \(expectedOpen)") }
         if watermarks.sorted() != expectedWatermarks.sorted() { problems.append("stored watermarks \(watermarks.sorted()) differ from \(expectedWatermarks.sorted())") }
         return problems
+    }
+}
+
+/// What the threads of one ``PipelineSimulation/Interleaving/threads`` life share: the runner
+/// (each thread steps only its own worker), the first error, and how many workers were inside a
+/// step when the crash hit.
+private final class ThreadedLife: @unchecked Sendable {
+    private let runner: PipelineRunner
+    private let lock = NSLock()
+    private var inFlight = 0
+    private(set) var inFlightAtCrash = 0
+    private(set) var steps = 0
+    private(set) var failure: (any Error)?
+
+    init(runner: PipelineRunner) { self.runner = runner }
+
+    /// Steps `worker`; false when it threw (the thread stops).
+    func step(worker: Int, disk: SimulatedDisk) -> Bool {
+        lock.withLock { inFlight += 1 }
+        do {
+            try runner.step(worker: worker)
+            lock.withLock {
+                inFlight -= 1
+                steps += 1
+            }
+            return true
+        } catch {
+            lock.withLock {
+                if disk.isCrashed { inFlightAtCrash = max(inFlightAtCrash, inFlight) }
+                inFlight -= 1
+                if failure == nil && !disk.isCrashed { failure = error }
+            }
+            return false
+        }
     }
 }
