@@ -14,12 +14,12 @@ import Simulation
 /// start, `SLUICE_SIMULATION_SEED=S` replays one) and prints its totals.
 @Suite("pipelines under the harsher simulator")
 struct HarsherPipelineSimulationTests {
-    /// order-totals, exactly-once, with any subset of unsynced pages lost (seeds 10001…10040)
-    /// or unsynced directory entries lost (20001…20040).
+    /// order-totals, exactly-once, with any subset of unsynced pages lost (seeds 10001…10030)
+    /// or unsynced directory entries lost (20001…20030).
     @Test("order-totals stays exactly-once when crashes lose unsynced pages or directory entries",
           arguments: ["pageLoss", "entryLoss"])
     func orderTotalsUnderHarsherFaults(mode: String) throws {
-        let seeds = PipelineSimulationSeeds.seeds(ciCount: 40, first: mode == "pageLoss" ? 10_001 : 20_001)
+        let seeds = PipelineSimulationSeeds.seeds(ciCount: 30, first: mode == "pageLoss" ? 10_001 : 20_001)
         let totals = try Self.run(seeds, filter: "orderTotalsUnderHarsherFaults", label: "order-totals/\(mode)") { seed in
             PipelineSimulation(seed: seed, model: OrderTotalsModel()) { faults in
                 if mode == "pageLoss" { faults.unsyncedPageLoss = true } else { faults.unsyncedEntryLoss = true }
@@ -28,11 +28,11 @@ struct HarsherPipelineSimulationTests {
         if SimulationSeeds.isRange(seeds) { #expect(totals.crashes > seeds.count) }
     }
 
-    /// order-totals at-least-once under crashes (seeds 50001…50040): nothing is lost, every
+    /// order-totals at-least-once under crashes (seeds 50001…50030): nothing is lost, every
     /// total is at least the fold of the committed input, duplicates are counted.
     @Test("at-least-once order-totals loses nothing under crashes and counts its duplicates")
     func atLeastOnceLosesNothing() throws {
-        let seeds = PipelineSimulationSeeds.seeds(ciCount: 40, first: 50_001)
+        let seeds = PipelineSimulationSeeds.seeds(ciCount: 30, first: 50_001)
         var duplicates = (applied: 0, outputs: 0)
         let totals = try Self.run(seeds, filter: "atLeastOnceLosesNothing", label: "order-totals/at-least-once") { seed in
             PipelineSimulation(seed: seed, model: AtLeastOnceOrderTotalsModel(),
@@ -50,10 +50,10 @@ struct HarsherPipelineSimulationTests {
     }
 
     /// A flaky operator retried with backoff on the simulated clock, crashed while records are in
-    /// backoff (seeds 60001…60040): each record's output is committed exactly once.
+    /// backoff (seeds 60001…60030): each record's output is committed exactly once.
     @Test("a record in backoff when the crash hits is neither lost nor applied twice")
     func retriesInBackoffSurviveCrashes() throws {
-        let seeds = PipelineSimulationSeeds.seeds(ciCount: 40, first: 60_001)
+        let seeds = PipelineSimulationSeeds.seeds(ciCount: 30, first: 60_001)
         let totals = try Self.run(seeds, filter: "retriesInBackoffSurviveCrashes", label: "retries") { seed in
             PipelineSimulation(seed: seed, model: RetryingModel())
         }
@@ -65,14 +65,14 @@ struct HarsherPipelineSimulationTests {
     }
 
     /// order-buckets (every record crosses a repartition topic between workers) with the
-    /// workers stepped one at a time in a seeded order (seeds 70001…70040), or each on its own
-    /// thread with seeded pauses (80001…80030), against the one shared coordinator.
+    /// workers stepped one at a time in a seeded order (seeds 70001…70030), or each on its own
+    /// thread with seeded pauses (80001…80020), against the one shared coordinator.
     @Test("workers interleaved in a seeded order or on threads stay exactly-once",
           arguments: [PipelineSimulation.Interleaving.seeded, .threads])
     func interleavedWorkersStayExactlyOnce(interleaving: PipelineSimulation.Interleaving) throws {
         let seeds = interleaving == .seeded
-            ? PipelineSimulationSeeds.seeds(ciCount: 40, first: 70_001)
-            : PipelineSimulationSeeds.seeds(ciCount: 30, first: 80_001)
+            ? PipelineSimulationSeeds.seeds(ciCount: 30, first: 70_001)
+            : PipelineSimulationSeeds.seeds(ciCount: 20, first: 80_001)
         let totals = try Self.run(seeds, filter: "interleavedWorkersStayExactlyOnce", label: "order-buckets/\(interleaving)") { seed in
             PipelineSimulation(seed: seed, model: OrderBucketCountsModel(), interleaving: interleaving)
         }

@@ -120,8 +120,6 @@ struct PipelineSimulation {
 
     let interleaving: Interleaving
 
-    ///   - harsherFaults: fault modes added to the classic ones (lost unsynced writes, torn
-    ///     writes, transient bit flips), e.g. `unsyncedPageLoss`.
     /// How each life's fault is drawn (see ``ArmedCrash/draw(_:operationsMax:pointShare:operationsShare:)``).
     struct CrashDraw {
         var operationsMax = 500
@@ -134,6 +132,8 @@ struct PipelineSimulation {
     /// - Parameters:
     ///   - crashDraw: for pipelines that reach few named crash points (at-least-once reaches
     ///     none of the transaction's), more and earlier operation-count crashes.
+    ///   - harsherFaults: fault modes added to the classic ones (lost unsynced writes, torn
+    ///     writes, transient bit flips), e.g. `unsyncedPageLoss`.
     init(seed: UInt64, model: any SimulationModel, interleaving: Interleaving = .inOrder, crashDraw: CrashDraw = CrashDraw(),
          harsherFaults: (inout SimulatedDisk.Faults) -> Void = { _ in }) {
         self.seed = seed

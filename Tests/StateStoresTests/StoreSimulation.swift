@@ -52,11 +52,13 @@ struct StoreSimulation {
     private var inputKeys: [[String]] = []
     private var armedPoint: (CrashPoint, Int)?
 
-    init(seed: UInt64) {
+    /// - Parameter harsherFaults: fault modes added to the classic ones, e.g. `unsyncedEntryLoss`.
+    init(seed: UInt64, harsherFaults: (inout SimulatedDisk.Faults) -> Void = { _ in }) {
         self.seed = seed
         random = SeededRandom(seed: seed)
         var faults = SimulatedDisk.Faults(readBitFlipProbability: 0.001, tornWrites: true)
         if seed % 5 == 0 { faults.readBitFlipProbability = 0 }
+        harsherFaults(&faults)
         disk = SimulatedDisk(seed: seed &* 131 &+ 17, faults: faults)
         clock = SimulatedClock(start: Timestamp(milliseconds: 1_750_000_000_000))
         partitions = Int(random.next() % 3) + 1
@@ -74,7 +76,7 @@ struct StoreSimulation {
         while true {
             rounds += 1
             guard rounds < 500 else {
-                Issue.record("seed \(seed): no progress after 500 rounds")
+                Issue.record("seed \(seed): no progress after 500 rounds (replay with SLUICE_SIMULATION_SEED=\(seed))")
                 return outcome
             }
             damageACheckpointMaybe()
@@ -225,7 +227,7 @@ struct StoreSimulation {
             return done && !disk.isCrashed
         } catch {
             if disk.isCrashed { return false }
-            Issue.record("seed \(seed): \(error)")
+            Issue.record("seed \(seed): \(error) (replay with SLUICE_SIMULATION_SEED=\(seed))")
             throw error
         }
     }
@@ -239,27 +241,27 @@ struct StoreSimulation {
         let committed = log.offsets.committed(group: group, inputPartition)?.offset ?? Offset(0)
         let keys = inputKeys[worker.partition]
         guard committed.rawValue <= Int64(keys.count) else {
-            Issue.record("seed \(seed): committed offset \(committed) of \(inputPartition) beyond its \(keys.count) records")
+            Issue.record("seed \(seed): committed offset \(committed) of \(inputPartition) beyond its \(keys.count) records (replay with SLUICE_SIMULATION_SEED=\(seed))")
             return
         }
         if expectComplete && committed.rawValue != Int64(keys.count) {
-            Issue.record("seed \(seed): \(inputPartition) finished at \(committed) of \(keys.count)")
+            Issue.record("seed \(seed): \(inputPartition) finished at \(committed) of \(keys.count) (replay with SLUICE_SIMULATION_SEED=\(seed))")
         }
         var reference: [String: Int] = [:]
         for key in keys[..<Int(committed.rawValue)] { reference[key, default: 0] += 1 }
         let stored = Dictionary(uniqueKeysWithValues: worker.store.all().map { (text($0.key)!, Int(text($0.value)!)!) })
         if stored != reference {
-            Issue.record("seed \(seed): store of partition \(worker.partition) restored (\(worker.summary.start)) as \(stored.sorted { $0.key < $1.key }), reference fold \(reference.sorted { $0.key < $1.key })")
+            Issue.record("seed \(seed): store of partition \(worker.partition) restored (\(worker.summary.start)) as \(stored.sorted { $0.key < $1.key }), reference fold \(reference.sorted { $0.key < $1.key }) (replay with SLUICE_SIMULATION_SEED=\(seed))")
         }
         var outputs: [String: [Int]] = [:]
         for record in try readCommitted(log: log, TopicPartition(output, PartitionID(worker.partition))) {
             outputs[text(record.key)!, default: []].append(Int(text(record.value)!)!)
         }
         for (key, count) in reference where outputs[key] != Array(1...count) {
-            Issue.record("seed \(seed): output of \(key) in partition \(worker.partition) is \(outputs[key] ?? []), expected 1...\(count)")
+            Issue.record("seed \(seed): output of \(key) in partition \(worker.partition) is \(outputs[key] ?? []), expected 1...\(count) (replay with SLUICE_SIMULATION_SEED=\(seed))")
         }
         for key in outputs.keys where reference[key] == nil {
-            Issue.record("seed \(seed): output of \(key) in partition \(worker.partition) without committed input")
+            Issue.record("seed \(seed): output of \(key) in partition \(worker.partition) without committed input (replay with SLUICE_SIMULATION_SEED=\(seed))")
         }
     }
 
@@ -351,27 +353,49 @@ struct StoreSimulation {
 }
 
 @Suite struct StoreSimulationTests {
-    /// Seeds run in CI (100); `SLUICE_STORE_SIMULATION_SEEDS=n` runs n seeds instead. They are
-    /// split into four slices that run in parallel.
-    static var seedSlices: [ClosedRange<UInt64>] {
-        let count = UInt64(max(4, ProcessInfo.processInfo.environment["SLUICE_STORE_SIMULATION_SEEDS"].flatMap { Int($0) } ?? 100))
-        let slice = (count + 3) / 4
-        return (0..<UInt64(4)).compactMap { index in
-            let first = index * slice + 1
-            let last = min(count, (index + 1) * slice)
-            return first <= last ? first...last : nil
-        }
+    /// Seeds run in CI (1…100); `SLUICE_STORE_SIMULATION_SEEDS=n` or `SLUICE_SIMULATION_SEEDS=n`
+    /// runs n seeds instead, `SLUICE_SIMULATION_SEED=s` replays one. They are split into four
+    /// slices that run in parallel.
+    static var seedSlices: [[UInt64]] { slices(SimulationSeeds.seeds(ciCount: 100, ownVariables: "STORE")) }
+
+    static func slices(_ seeds: [UInt64]) -> [[UInt64]] {
+        let size = max(1, (seeds.count + 3) / 4)
+        return stride(from: 0, to: seeds.count, by: size).map { Array(seeds[$0..<min(seeds.count, $0 + size)]) }
     }
 
     @Test(arguments: seedSlices)
-    func restoredStoresEqualTheReferenceFoldUnderCrashes(seeds: ClosedRange<UInt64>) throws {
+    func restoredStoresEqualTheReferenceFoldUnderCrashes(seeds: [UInt64]) throws {
+        let total = Self.run(seeds, label: "store simulation", filter: "restoredStoresEqualTheReferenceFoldUnderCrashes")
+        if SimulationSeeds.isRange(seeds) {
+            #expect(total.crashes > 0)
+            #expect(total.checkpointCrashes > 0)
+            #expect(total.restoresFromCheckpoint > 0)
+        }
+    }
+
+    /// Checkpoints and changelogs when crashes lose any subset of unsynced pages (seeds
+    /// 10001…10020) or directory entries that no directory sync covered (20001…20020).
+    @Test(arguments: ["pageLoss", "entryLoss"])
+    func restoredStoresEqualTheReferenceFoldUnderHarsherFaults(mode: String) throws {
+        let seeds = SimulationSeeds.seeds(ciCount: 20, first: mode == "pageLoss" ? 10_001 : 20_001, ownVariables: "STORE")
+        let total = Self.run(seeds, label: "store simulation (\(mode))", filter: "restoredStoresEqualTheReferenceFoldUnderHarsherFaults") { faults in
+            if mode == "pageLoss" { faults.unsyncedPageLoss = true } else { faults.unsyncedEntryLoss = true }
+        }
+        if SimulationSeeds.isRange(seeds) {
+            #expect(total.crashes > seeds.count)
+            #expect(total.restoresFromCheckpoint > 0)
+        }
+    }
+
+    static func run(_ seeds: [UInt64], label: String, filter: String,
+                    harsherFaults: (inout SimulatedDisk.Faults) -> Void = { _ in }) -> StoreSimulation.Outcome {
         var total = StoreSimulation.Outcome()
         var named: Set<CrashPoint> = []
         for seed in seeds {
-            var simulation = StoreSimulation(seed: seed)
+            var simulation = StoreSimulation(seed: seed, harsherFaults: harsherFaults)
             let outcome: StoreSimulation.Outcome
             do { outcome = try simulation.run() } catch {
-                Issue.record("seed \(seed): \(error)")
+                Issue.record("seed \(seed): \(error) (\(SimulationSeeds.replay(seed, filter: filter)))")
                 continue
             }
             total.crashes += outcome.crashes
@@ -384,9 +408,7 @@ struct StoreSimulation {
             total.checks += outcome.checks
             named.formUnion(outcome.namedCrashes)
         }
-        print("store simulation, seeds \(seeds): \(total.crashes) crashes (\(named.count) named points, \(total.checkpointCrashes) during checkpoints), \(total.commits) commits, \(total.aborts) aborts, \(total.checkpoints) checkpoints, restores \(total.restoresFromCheckpoint) from a checkpoint / \(total.restoresFromStart) from the changelog start, \(total.checks) checks")
-        #expect(total.crashes > 0)
-        #expect(total.checkpointCrashes > 0)
-        #expect(total.restoresFromCheckpoint > 0)
+        print("\(label), seeds \(seeds.first ?? 0)…\(seeds.last ?? 0): \(total.crashes) crashes (\(named.count) named points, \(total.checkpointCrashes) during checkpoints), \(total.commits) commits, \(total.aborts) aborts, \(total.checkpoints) checkpoints, restores \(total.restoresFromCheckpoint) from a checkpoint / \(total.restoresFromStart) from the changelog start, \(total.checks) checks")
+        return total
     }
 }
