@@ -13,6 +13,10 @@ package struct LogOptions: Sendable {
     package var ownerDescription: String = "sluice"
     /// The simulator's hook into the protocol's named steps; disabled in production.
     package var crashPoints: CrashPoints = .disabled
+    /// A producer that has written nothing to a partition for this long (wall clock) and has no
+    /// transaction open there is forgotten by that partition (Kafka's
+    /// `producer.id.expiration.ms`, default 7 days).
+    package var producerIDExpirationMilliseconds: Int64 = 7 * 24 * 3_600_000
     package init() {}
 }
 

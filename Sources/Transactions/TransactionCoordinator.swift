@@ -11,6 +11,9 @@ package struct TransactionCoordinatorConfig: Sendable {
     package var defaultTimeoutMilliseconds: Int32 = 60_000
     /// Producer ids are reserved durably in blocks of this many.
     package var producerIDBlockSize: Int64 = 1000
+    /// A transactional id with nothing open that was last used this long ago (wall clock) is
+    /// forgotten, durably (Kafka's `transactional.id.expiration.ms`, default 7 days).
+    package var transactionalIDExpirationMilliseconds: Int64 = 7 * 24 * 3_600_000
     package init() {}
 }
 

@@ -34,17 +34,19 @@ package final class TestEngine {
     package let disk: SimulatedDisk
     package let clock = SimulatedClock(start: Timestamp(milliseconds: 1_750_000_000_000))
     package var crashPoints: CrashPoints = .disabled
+    package let coordinatorConfig: TransactionCoordinatorConfig
     package private(set) var log: LogManager!
     package private(set) var coordinator: TransactionCoordinator!
 
-    package init(seed: UInt64 = 1) throws {
+    package init(seed: UInt64 = 1, coordinatorConfig: TransactionCoordinatorConfig = testCoordinatorConfig(defaultTimeoutMilliseconds: 10_000)) throws {
         disk = SimulatedDisk(seed: seed)
+        self.coordinatorConfig = coordinatorConfig
         try open()
     }
 
     package func open() throws {
         log = try openSimulatedLog(disk: disk, clock: clock, crashPoints: crashPoints)
-        coordinator = try TransactionCoordinator(log: log, config: testCoordinatorConfig(defaultTimeoutMilliseconds: 10_000))
+        coordinator = try TransactionCoordinator(log: log, config: coordinatorConfig)
     }
 
     /// Power loss, then a fresh open (recovery included).
