@@ -32,8 +32,10 @@ struct DataDirectoryOptions: ParsableArguments {
 }
 
 /// Runs `body` with the log and its transaction coordinator open (which completes or aborts
-/// whatever a crashed process left open), turning errors into one-line CLI errors, and always
-/// closing the log (which syncs and releases the directory lock).
+/// whatever a crashed process left open) and the log's maintenance thread running (which sweeps
+/// timed-out transactions and expired ids in every command, as well as cleaning the log), turning
+/// errors into one-line CLI errors, and always closing the log (which waits for the maintenance
+/// thread, syncs and releases the directory lock).
 func withEngine<T>(
     _ options: DataDirectoryOptions, command: String, whenLocked: String? = nil, _ body: (LogManager, TransactionCoordinator) throws -> T
 ) throws -> T {
@@ -41,6 +43,7 @@ func withEngine<T>(
     defer { log.close() }
     do {
         let coordinator = try TransactionCoordinator(log: log)
+        log.startBackgroundMaintenance()
         return try body(log, coordinator)
     } catch let error as LogError {
         throw CLIError(error.description)

@@ -10,9 +10,10 @@ package import Simulation
 /// the given crash-point hook, and a logger that stays quiet.
 package func openSimulatedLog(
     disk: SimulatedDisk, clock: SimulatedClock, crashPoints: CrashPoints = .disabled,
-    internalSegmentBytesMax: Int = 16 << 20, directory: String = "/data"
+    internalSegmentBytesMax: Int = 16 << 20, directory: String = "/data", producerIDExpirationMilliseconds: Int64? = nil
 ) throws -> LogManager {
     var options = LogOptions()
+    if let producerIDExpirationMilliseconds { options.producerIDExpirationMilliseconds = producerIDExpirationMilliseconds }
     options.offsetsTopicPartitions = 2
     options.internalSegmentBytesMax = internalSegmentBytesMax
     options.crashPoints = crashPoints

@@ -48,7 +48,9 @@ import Testing
     @Test func markersGoOnceTheirDataIsGoneAndTheirDeleteHorizonPassed() throws {
         let disk = SimulatedDisk(seed: 71)
         let clock = makeClock()
-        let log = try openLog(disk, clock: clock)
+        var options = smallOptions()
+        options.producerIDExpirationMilliseconds = 2 * Self.retention
+        let log = try openLog(disk, clock: clock, options: options)
         let partition = try log.createTopic(topicName("c"), config: CompactionTests.config).partition(0)
         try partition.append(Self.transactional(1, sequence: 0, [TestRecord(key: "a", value: "1", timestamp: clockStart)]))  // 0
         try partition.append(Self.marker(.commit, 1))  // 1: its data is replaced by offset 4
@@ -69,6 +71,13 @@ import Testing
 
         clock.advance(byMilliseconds: Self.retention)
         try log.maintain()  // a passed horizon makes the partition worth a pass on its own
+        #expect(try readHeaders(partition).filter(\.isControl).map(\.baseOffset) == [3, 5],
+                "producer 2's last marker stays while the partition knows producer 2")
+        #expect(try Self.committed(partition) == ["a=2", "d=1"])
+        // Once producer 2 expired, its last marker goes too.
+        clock.advance(byMilliseconds: Self.retention + 1)
+        try log.maintain()
+        #expect(partition.producerEpochAndSequence(ProducerID(2)) == nil)
         #expect(try readHeaders(partition).filter(\.isControl).map(\.baseOffset) == [5])
         #expect(try Self.committed(partition) == ["a=2", "d=1"])
         #expect(partition.logStartOffset == 0 && partition.logEndOffset == 7)
@@ -76,7 +85,7 @@ import Testing
                 "the aborted transaction's entry went with its marker")
         log.close()
 
-        let reopened = try openLog(disk, clock: clock)
+        let reopened = try openLog(disk, clock: clock, options: options)
         defer { reopened.close() }
         let again = try reopened.partition(CompactionTests.compacted)
         #expect(try Self.committed(again) == ["a=2", "d=1"])

@@ -40,6 +40,7 @@ struct TransactionalIDExpiryTests {
         try zombie.send(topic: topic, key: nil, value: [UInt8]("zombie"), partition: PartitionID(0))
         let refused = #expect(throws: TransactionError.self) { try zombie.commitTransaction() }
         #expect(refused?.code == .unknownTransactionalID)
+        try? zombie.abortTransaction()
         // The next holder starts fresh: a new producer id at epoch 0, which fences the zombie too.
         let fresh = try engine.producer("idle")
         #expect(fresh.producerID != zombie.producerID)
