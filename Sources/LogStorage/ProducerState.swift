@@ -94,11 +94,10 @@ enum ProducerAppendDecision: Equatable {
 ///
 /// Expiry forgets idle producers (``expireProducers(idleBefore:)``). A transactional producer the
 /// partition does not know (new, or expired) may start at any sequence, since the coordinator
-/// fences its epoch and records the partition before it writes; a non-transactional one must
-/// start at 0. A known limit, shared with Kafka before KIP-890: a zombie whose entry here expired
-/// and that still believes a long-aborted transaction open could write into it without asking the
-/// coordinator; it can never commit it, and an operator finds it by the stuck last stable offset
-/// and aborts it (`pipeline transactions abort`).
+/// checks its epoch before each of its writes (the transactional producer asks before every
+/// batch) and records the partition before the first; a non-transactional one must start at 0.
+/// So the partition's own fencing, by the epoch of the markers it holds, is a second line that
+/// lasts while it remembers the producer; the coordinator's is the one that lasts.
 struct ProducerStateMachine: Equatable {
     private(set) var producers: [ProducerID: ProducerStateEntry] = [:]
     /// Aborted transactions, in the order of their markers.

@@ -36,17 +36,23 @@ package final class TestEngine {
     package let clock = SimulatedClock(start: Timestamp(milliseconds: 1_750_000_000_000))
     package var crashPoints: CrashPoints = .disabled
     package let coordinatorConfig: TransactionCoordinatorConfig
+    package let producerIDExpirationMilliseconds: Int64?
     package private(set) var log: LogManager!
     package private(set) var coordinator: TransactionCoordinator!
 
-    package init(seed: UInt64 = 1, coordinatorConfig: TransactionCoordinatorConfig = testCoordinatorConfig(defaultTimeoutMilliseconds: 10_000)) throws {
+    package init(
+        seed: UInt64 = 1, coordinatorConfig: TransactionCoordinatorConfig = testCoordinatorConfig(defaultTimeoutMilliseconds: 10_000),
+        producerIDExpirationMilliseconds: Int64? = nil
+    ) throws {
         disk = SimulatedDisk(seed: seed)
         self.coordinatorConfig = coordinatorConfig
+        self.producerIDExpirationMilliseconds = producerIDExpirationMilliseconds
         try open()
     }
 
     package func open() throws {
-        log = try openSimulatedLog(disk: disk, clock: clock, crashPoints: crashPoints)
+        log = try openSimulatedLog(disk: disk, clock: clock, crashPoints: crashPoints,
+                                   producerIDExpirationMilliseconds: producerIDExpirationMilliseconds)
         coordinator = try TransactionCoordinator(log: log, config: coordinatorConfig)
     }
 

@@ -71,4 +71,30 @@ struct TransactionalIDExpiryTests {
         #expect(engine.coordinator.metadata("idle") == nil)
         #expect(engine.coordinator.list().isEmpty)
     }
+
+    @Test("a zombie whose transaction timed out cannot write, even into a partition that forgot its producer id")
+    func zombieCannotWriteWhereItsProducerExpired() throws {
+        let engine = try TestEngine(coordinatorConfig: Self.config, producerIDExpirationMilliseconds: 5_000)
+        let topic = try engine.createTopic("out")
+        let partition = try engine.log.partition(TopicPartition(topic, PartitionID(0)))
+        let zombie = try engine.producer("slow", batchBytesMax: 256)
+        try zombie.initTransactions(timeoutMilliseconds: 1000)
+        try zombie.beginTransaction()
+        let value = [UInt8](repeating: 0x61, count: 200)
+        try zombie.send(topic: topic, key: nil, value: value, partition: PartitionID(0))
+        try zombie.send(topic: topic, key: nil, value: value, partition: PartitionID(0))  // writes the first
+        #expect(partition.logEndOffset == Offset(1), "the transaction wrote to out/0")
+        engine.clock.advance(byMilliseconds: 1001)
+        try engine.log.maintain()
+        #expect(engine.coordinator.metadata("slow")?.state == .completeAbort, "timed out and aborted")
+        engine.clock.advance(byMilliseconds: 5001)
+        try engine.log.maintain()
+        #expect(partition.producerEpochAndSequence(zombie.producerID) == nil, "out/0 forgot the producer")
+        let refused = #expect(throws: TransactionError.self) {
+            try zombie.send(topic: topic, key: nil, value: value, partition: PartitionID(0))  // would write the second
+        }
+        #expect(refused?.code == .fenced)
+        #expect(partition.lastStableOffset == partition.logEndOffset, "no transaction hangs in out/0")
+        #expect(try engine.values(topic).isEmpty)
+    }
 }
