@@ -55,7 +55,8 @@ package final class TransactionCoordinator: @unchecked Sendable {
     private var crashPoints: CrashPoints { log.options.crashPoints }
 
     /// Opens the coordinator over a data directory: loads `__transaction_state` (creating it when
-    /// missing) and completes or aborts whatever a crash left unfinished.
+    /// missing), completes or aborts whatever a crash left unfinished, expires idle transactional
+    /// ids, and installs its sweep among the log's maintenance tasks.
     package init(log: LogManager, config: TransactionCoordinatorConfig = TransactionCoordinatorConfig()) throws(TransactionError) {
         self.log = log
         self.config = config
@@ -69,6 +70,7 @@ package final class TransactionCoordinator: @unchecked Sendable {
         }
         try loadUntilStable()
         try recover()
+        try expireTransactionalIDs()
         log.setMaintenanceTask(Self.maintenanceTaskName) { [weak self] in
             guard let self else { return }
             try self.abortExpiredTransactions()
