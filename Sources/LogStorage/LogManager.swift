@@ -13,6 +13,10 @@ package struct LogOptions: Sendable {
     package var ownerDescription: String = "sluice"
     /// The simulator's hook into the protocol's named steps; disabled in production.
     package var crashPoints: CrashPoints = .disabled
+    /// A producer that has written nothing to a partition for this long (wall clock) and has no
+    /// transaction open there is forgotten by that partition (Kafka's
+    /// `producer.id.expiration.ms`, default 7 days).
+    package var producerIDExpirationMilliseconds: Int64 = 7 * 24 * 3_600_000
     package init() {}
 }
 
@@ -30,7 +34,14 @@ package struct LogOptions: Sendable {
 /// `topics/`. Deletion renames it to `staging/deleting-<topic>` first. Whatever is left in
 /// `staging/` is removed on open, so `topics/` only ever holds whole topics.
 ///
+/// Maintenance (``maintain()``, and the maintenance thread of long-running processes) forgets
+/// idle producers, applies retention, compacts, and runs the tasks the layers above install
+/// (``setMaintenanceTask(_:_:)``: the transaction coordinator's sweep), so every process that
+/// opens the directory and runs maintenance gets all of it.
+///
 /// - Invariant: one process at a time owns a data directory.
+/// - Invariant: after ``close()`` returns nothing of this manager touches the directory: the
+///   maintenance thread has finished and every partition (and running compaction pass) is done.
 /// Thread-safety: safe from any thread.
 package final class LogManager: @unchecked Sendable {
     package let directory: String
@@ -42,7 +53,12 @@ package final class LogManager: @unchecked Sendable {
     private var topics: [TopicName: Topic] = [:]
     private var directoryLock: (any StorageLock)?
     private var offsetsStore: ConsumerOffsets?
-    private var maintenanceThread: Thread?
+    /// The layers above's maintenance work, by name (under `lock`).
+    private var maintenanceTasks: [String: @Sendable () throws -> Void] = [:]
+    /// Guards the maintenance thread's start and stop, and wakes it to stop.
+    private let maintenanceSignal = NSCondition()
+    private var maintenanceThread: (thread: Thread, exited: DispatchSemaphore)?
+    private var maintenanceStopping = false
     /// The in-process coordinator of consumer groups.
     package let groups = GroupCoordinator()
 
@@ -238,13 +254,21 @@ package final class LogManager: @unchecked Sendable {
 
     // MARK: Maintenance
 
-    /// Applies retention to every delete-policy topic and compacts every compact-policy
-    /// partition that has enough uncleaned data.
+    /// Runs one maintenance pass over the whole directory: forgets idle producers in every
+    /// partition, applies retention to every delete-policy topic, compacts every compact-policy
+    /// partition worth a pass, then runs the maintenance tasks of the layers above (the
+    /// transaction coordinator's sweep of timed-out transactions and expired transactional ids).
     package func maintain() throws(LogError) {
+        try cleanLog()
+        try runMaintenanceTasks()
+    }
+
+    private func cleanLog() throws(LogError) {
         for name in topicNames(includeInternal: true) {
             guard let topic = try? topic(name) else { continue }
             for partition in topic.partitions {
                 do {
+                    try partition.expireProducers(idleMilliseconds: options.producerIDExpirationMilliseconds)
                     switch topic.config.cleanupPolicy {
                     case .delete: try partition.enforceRetention()
                     case .compact: if partition.needsCompaction { try partition.compact() }
@@ -258,30 +282,85 @@ package final class LogManager: @unchecked Sendable {
         }
     }
 
-    /// Runs ``maintain()`` every `intervalMilliseconds` on a background thread until ``close()``,
-    /// for long-running processes. Failures are logged, not thrown.
-    package func startBackgroundMaintenance(intervalMilliseconds: Int = 30_000) {
+    /// Installs (or, with nil, removes) the maintenance task called `name`; a later task of the
+    /// same name replaces the earlier one (a coordinator reopened over the same log replaces its
+    /// predecessor's sweep). Tasks run at the end of every ``maintain()`` and, once
+    /// ``startBackgroundMaintenance(intervalMilliseconds:sweepIntervalMilliseconds:)`` was called,
+    /// every sweep interval on the maintenance thread. A task's error is logged, never thrown.
+    package func setMaintenanceTask(_ name: String, _ task: (@Sendable () throws -> Void)?) {
+        lock.lock(); defer { lock.unlock() }
+        maintenanceTasks[name] = task
+    }
+
+    private func runMaintenanceTasks() throws(LogError) {
         lock.lock()
-        defer { lock.unlock() }
-        guard maintenanceThread == nil else { return }
+        let tasks = maintenanceTasks.sorted { $0.key < $1.key }
+        lock.unlock()
+        for (name, task) in tasks {
+            do { try task() } catch { logger.error("maintenance task failed", metadata: ["task": "\(name)", "error": "\(error)"]) }
+        }
+    }
+
+    /// Starts the maintenance thread, for long-running processes: it runs the maintenance tasks
+    /// every `sweepIntervalMilliseconds` and the whole of ``maintain()`` every
+    /// `intervalMilliseconds`, until ``close()``, which wakes and waits for it. Failures are
+    /// logged, not thrown. Calling it again does nothing.
+    package func startBackgroundMaintenance(intervalMilliseconds: Int = 30_000, sweepIntervalMilliseconds: Int = 1_000) {
+        maintenanceSignal.lock()
+        defer { maintenanceSignal.unlock() }
+        guard maintenanceThread == nil, !maintenanceStopping else { return }
+        let cleanInterval = Double(max(1, intervalMilliseconds)) / 1000
+        let sweepInterval = Double(max(1, min(sweepIntervalMilliseconds, intervalMilliseconds))) / 1000
+        let exited = DispatchSemaphore(value: 0)
         let thread = Thread { [weak self] in
-            while !Thread.current.isCancelled {
-                Thread.sleep(forTimeInterval: Double(intervalMilliseconds) / 1000)
-                guard let self, !Thread.current.isCancelled else { return }
-                do { try self.maintain() } catch { self.logger.error("maintenance failed: \(error)") }
+            defer { exited.signal() }
+            var nextClean = Date().addingTimeInterval(cleanInterval)
+            while let self, self.waitForNextSweep(until: Date().addingTimeInterval(sweepInterval)) {
+                do {
+                    if Date() >= nextClean {
+                        try self.maintain()
+                        nextClean = Date().addingTimeInterval(cleanInterval)
+                    } else {
+                        try self.runMaintenanceTasks()
+                    }
+                } catch {
+                    self.logger.error("maintenance failed: \(error)")
+                }
             }
         }
         thread.name = "sluice-log-maintenance"
-        maintenanceThread = thread
+        maintenanceThread = (thread, exited)
         thread.start()
     }
 
-    /// Syncs and closes every partition and releases the directory lock.
+    /// Waits until `deadline` or until ``close()`` asks the thread to stop.
+    /// - Returns: false when the thread must stop.
+    private func waitForNextSweep(until deadline: Date) -> Bool {
+        maintenanceSignal.lock()
+        defer { maintenanceSignal.unlock() }
+        while !maintenanceStopping && Date() < deadline { _ = maintenanceSignal.wait(until: deadline) }
+        return !maintenanceStopping
+    }
+
+    /// Stops the maintenance thread and waits until it has finished its current pass.
+    private func stopBackgroundMaintenance() {
+        maintenanceSignal.lock()
+        maintenanceStopping = true
+        maintenanceSignal.broadcast()
+        let running = maintenanceThread
+        maintenanceSignal.unlock()
+        running?.exited.wait()
+    }
+
+    /// Stops (and waits for) the maintenance thread, syncs and closes every partition, and then
+    /// releases the directory lock: nothing touches the directory after it returns.
+    /// - Precondition: not called from a maintenance task.
     package func close() {
-        maintenanceThread?.cancel()
+        stopBackgroundMaintenance()
         lock.lock()
         let all = topics.values
         topics = [:]
+        maintenanceTasks = [:]
         lock.unlock()
         for topic in all { for partition in topic.partitions { partition.close() } }
         directoryLock?.release()

@@ -99,6 +99,8 @@ extension PartitionLog {
         if loaded.isEmpty {
             loaded.append(try LogSegment.create(storage: storage, directory: directory, baseOffset: Offset(0)))
         }
+        // Producers replayed from the active segment were active up to the crash, as far as we know.
+        state.stampReplayedProducers(at: clockForCleaner.now())
         producerState = state
         try withSegments { (segments: inout [LogSegment]) throws(LogError) in segments = loaded }
         firstDirtyOffset = loaded[0].baseOffset

@@ -46,7 +46,9 @@ package struct FetchResult: Sendable {
 /// - Invariant: every segment but the active one is synced whole, with its indexes.
 ///
 /// Thread-safety: all methods are safe to call from any thread; they serialise on one lock
-/// per partition.
+/// per partition. A compaction pass also holds the partition's cleaner lock for its whole length
+/// but the partition lock only to plan and to swap (see LogCleaner); `close()` takes the cleaner
+/// lock first, so it waits for a running pass. Lock order: cleaner lock, then partition lock.
 package final class PartitionLog: @unchecked Sendable {
     package let topicPartition: TopicPartition
     package let directory: String
@@ -55,12 +57,20 @@ package final class PartitionLog: @unchecked Sendable {
     private let clock: any EngineClock
     private let logger: Logger
     private let lock = Lock()
+    /// Held by a compaction pass from start to end, and by `close()`.
+    let cleanerLock = Lock()
     let crashPoints: CrashPoints
     private var segments: [LogSegment] = []
     /// Sequences, open transactions and aborted transactions of every producer here.
     var producerState = ProducerStateMachine()
     /// Offsets below this were compacted already; the cleaner starts from here.
     var firstDirtyOffset = Offset(0)
+    /// The earliest delete horizon the last pass kept a tombstone or marker for (nil: none).
+    private var pendingDeleteHorizon: Timestamp?
+    /// Whether producers expired since the last pass (their last markers may go now).
+    private var producersExpiredSinceCleaning = false
+    /// Set by `close()`; a pass planned after it does nothing.
+    private(set) var isClosed = false
 
     /// Opens (and recovers) the partition in `directory`, creating its first segment when empty.
     init(topicPartition: TopicPartition, directory: String, config: TopicConfig, storage: any Storage,
@@ -187,7 +197,7 @@ package final class PartitionLog: @unchecked Sendable {
         RecordBatch.setBaseOffset(base, in: &bytes)
         let placed = RecordBatchHeader.withBaseOffset(header, base)
         try active.append(bytes, header: placed, indexIntervalBytes: config.indexIntervalBytes, wallClock: now)
-        if let closed = producerState.apply(placed, marker: marker) {
+        if let closed = producerState.apply(placed, marker: marker, appendedAt: now) {
             try active.appendAbortedTransaction(closed, lastStableOffset: lastStableOffsetLocked)
         }
         return AppendResult(baseOffset: base, lastOffset: placed.lastOffset)
@@ -396,11 +406,40 @@ package final class PartitionLog: @unchecked Sendable {
         try segment.delete()
     }
 
+    // MARK: Producer expiry
+
+    /// Forgets the producers that have appended nothing here for more than `idleMilliseconds`
+    /// (wall clock) and have no transaction open here (Kafka's producer id expiration): their
+    /// sequences and epochs no longer cost memory, snapshot bytes or recovery work.
+    ///
+    /// The expiry is made durable at once: when anything expired, the active segment is rolled,
+    /// and the snapshot written at the roll no longer holds the expired producers (recovery
+    /// replays only the active segment after the snapshot, which would bring back a producer
+    /// that wrote there). An expired producer that writes again is a new producer here.
+    /// - Returns: how many producers expired.
+    @discardableResult
+    package func expireProducers(idleMilliseconds: Int64) throws(LogError) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        let cutoff = Timestamp(milliseconds: clock.now().rawValue - idleMilliseconds)
+        let expired = producerState.expireProducers(idleBefore: cutoff)
+        guard !expired.isEmpty else { return 0 }
+        producersExpiredSinceCleaning = true
+        if segments[segments.count - 1].isEmpty {
+            try writeProducerSnapshot(at: segments[segments.count - 1].baseOffset)
+        } else {
+            _ = try roll()
+        }
+        logger.debug("expired idle producers", metadata: ["partition": "\(topicPartition)", "producers": "\(expired.count)"])
+        return expired.count
+    }
+
     // MARK: Lifecycle
 
-    /// Syncs the active segment and closes every file.
+    /// Waits for a running compaction pass, then syncs the active segment and closes every file.
     package func close() {
+        cleanerLock.lock(); defer { cleanerLock.unlock() }
         lock.lock(); defer { lock.unlock() }
+        isClosed = true
         for segment in segments {
             try? segment.sync()
             segment.close()
@@ -433,6 +472,18 @@ package final class PartitionLog: @unchecked Sendable {
             for old in snapshots.dropLast(2) { try storage.removeFile(joinPath(directory, old)) }
             try storage.syncDirectory(directory)
         }
+    }
+
+    /// Whether the cleaner has work without new dirty data: a kept delete horizon has passed, or
+    /// producers expired. Called with the partition lock held.
+    func cleaningDue(at now: Timestamp) -> Bool {
+        producersExpiredSinceCleaning || (pendingDeleteHorizon.map { $0 <= now } ?? false)
+    }
+
+    /// Records what a pass left waiting. Called with the partition lock held.
+    func noteCleaned(pendingHorizon: Timestamp?) {
+        pendingDeleteHorizon = pendingHorizon
+        producersExpiredSinceCleaning = false
     }
 
     /// Runs `body` with the segment list under the partition lock (for the cleaner).

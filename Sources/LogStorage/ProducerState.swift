@@ -61,6 +61,9 @@ struct ProducerStateEntry: Equatable {
 
     var epoch: ProducerEpoch
     var lastSequence: Int32 = -1
+    /// The log's wall clock at this producer's last append here (`.none` while unknown: replayed
+    /// by recovery, until recovery stamps it), which producer expiry measures idleness from.
+    var lastAppendTimestamp: Timestamp = .none
     /// The last few batches, newest last (Kafka keeps five).
     var recentBatches: [BatchMetadata] = []
     /// The first offset of this producer's open transaction in the partition.
@@ -87,7 +90,14 @@ enum ProducerAppendDecision: Equatable {
 /// - Invariant: the last stable offset is the smallest first offset of an open transaction, or
 ///   the log end when none is open.
 /// - Invariant: a producer's sequences in a partition increase by one per record, without gaps,
-///   within an epoch; an epoch never goes back.
+///   within an epoch; an epoch never goes back (while the partition knows the producer).
+///
+/// Expiry forgets idle producers (``expireProducers(idleBefore:)``). A transactional producer the
+/// partition does not know (new, or expired) may start at any sequence, since the coordinator
+/// checks its epoch before each of its writes (the transactional producer asks before every
+/// batch) and records the partition before the first; a non-transactional one must start at 0.
+/// So the partition's own fencing, by the epoch of the markers it holds, is a second line that
+/// lasts while it remembers the producer; the coordinator's is the one that lasts.
 struct ProducerStateMachine: Equatable {
     private(set) var producers: [ProducerID: ProducerStateEntry] = [:]
     /// Aborted transactions, in the order of their markers.
@@ -131,7 +141,7 @@ struct ProducerStateMachine: Equatable {
                 throw LogError(.invalidBatch, "producer \(producer) wrote a non-transactional batch to \(partition) inside an open transaction")
             }
         } else {
-            guard header.baseSequence == 0 else {
+            guard header.baseSequence == 0 || (entry == nil && header.isTransactional) else {
                 throw LogError(.outOfOrderSequence, "producer \(producer) epoch \(header.producerEpoch) must start \(partition) at sequence 0, sent \(header.baseSequence)")
             }
             if let entry, let open = entry.ongoingTransactionFirstOffset {
@@ -142,13 +152,15 @@ struct ProducerStateMachine: Equatable {
     }
 
     /// Folds in a batch now in the log (with its final offsets); `marker` is its control record
-    /// when it is a control batch.
+    /// when it is a control batch; `appendedAt` is the log's wall clock at the append (`.none`
+    /// when recovery replays the batch).
     /// - Returns: the aborted transaction an ABORT marker closed, for the `.txnindex`.
     @discardableResult
-    mutating func apply(_ header: RecordBatchHeader, marker: ControlRecordType?) -> AbortedTransaction? {
+    mutating func apply(_ header: RecordBatchHeader, marker: ControlRecordType?, appendedAt: Timestamp = .none) -> AbortedTransaction? {
         let producer = header.producerID
         guard producer.rawValue >= 0 else { return nil }
         var entry = producers[producer] ?? ProducerStateEntry(epoch: header.producerEpoch)
+        entry.lastAppendTimestamp = appendedAt
         if header.producerEpoch > entry.epoch {
             // A new epoch (from the producer, or a marker written by the coordinator after it
             // fenced the old one) restarts sequences at 0.
@@ -184,6 +196,29 @@ struct ProducerStateMachine: Equatable {
     /// Drops aborted transactions that end before `offset` (after retention).
     mutating func forgetAborted(before offset: Offset) {
         aborted.removeAll { $0.lastOffset < offset }
+    }
+
+    /// Drops the aborted transactions whose markers are at `markers` (the cleaner removed them,
+    /// after their data).
+    mutating func forgetAborted(endingAt markers: Set<Offset>) {
+        aborted.removeAll { markers.contains($0.lastOffset) }
+    }
+
+    /// Forgets every producer whose last append here was before `cutoff` and that has no
+    /// transaction open here.
+    /// - Returns: the producers forgotten.
+    mutating func expireProducers(idleBefore cutoff: Timestamp) -> [ProducerID] {
+        let expired = producers.filter { $0.value.ongoingTransactionFirstOffset == nil && $0.value.lastAppendTimestamp < cutoff }.keys
+        for producer in expired { producers[producer] = nil }
+        return expired.sorted()
+    }
+
+    /// Gives the producers recovery replayed (whose append time the log does not keep) the time
+    /// of the recovery: expiry then counts their idleness from the restart, never from before.
+    mutating func stampReplayedProducers(at now: Timestamp) {
+        for (producer, entry) in producers where entry.lastAppendTimestamp == .none {
+            producers[producer]?.lastAppendTimestamp = now
+        }
     }
 
     mutating func setAborted(_ list: [AbortedTransaction]) { aborted = list }

@@ -6,13 +6,18 @@ import RecordFormat
 ///
 /// Layout, big-endian:
 /// ```
-/// | magic "SPS1" | crc32c: u32 (of everything after it) | offset: i64 | count: i32 |
+/// | magic "SPS2" | crc32c: u32 (of everything after it) | offset: i64 | count: i32 |
 /// | per producer: producerId i64 | epoch i16 | lastSequence i32 | ongoingFirstOffset i64 (-1: none) |
+/// |               lastAppendTimestamp i64 (-1: unknown) |
 /// |               batchCount u8 | per batch: firstSequence i32 | lastSequence i32 | firstOffset i64 | lastOffset i64 |
 /// ```
-/// Aborted transactions are not in it: they are in the segments' `.txnindex` files.
+/// `lastAppendTimestamp` (the log's wall clock at the producer's last append, for producer
+/// expiry) is new in "SPS2"; an "SPS1" snapshot, without it, still loads, its producers stamped
+/// with the time of the recovery. Aborted transactions are not in it: they are in the segments'
+/// `.txnindex` files.
 enum ProducerStateSnapshot {
-    static let magic: [UInt8] = Array("SPS1".utf8)
+    static let magic: [UInt8] = Array("SPS2".utf8)
+    static let magicWithoutTimestamps: [UInt8] = Array("SPS1".utf8)
 
     static func fileName(_ offset: Offset) -> String { LogSegment.fileName(offset, ".snapshot") }
 
@@ -26,6 +31,7 @@ enum ProducerStateSnapshot {
             body.appendBigEndian(entry.epoch.rawValue)
             body.appendBigEndian(entry.lastSequence)
             body.appendBigEndian(entry.ongoingTransactionFirstOffset?.rawValue ?? -1)
+            body.appendBigEndian(entry.lastAppendTimestamp.rawValue)
             body.append(UInt8(entry.recentBatches.count))
             for batch in entry.recentBatches {
                 body.appendBigEndian(batch.firstSequence)
@@ -42,7 +48,8 @@ enum ProducerStateSnapshot {
 
     /// Decodes a snapshot taken at `offset`, or nil when it is damaged or for another offset.
     static func decode(_ bytes: [UInt8], offset expected: Offset) -> ProducerStateMachine? {
-        guard bytes.count >= 20, Array(bytes[0..<4]) == magic,
+        let hasTimestamps = Array(bytes.prefix(4)) == magic
+        guard bytes.count >= 20, hasTimestamps || Array(bytes[0..<4]) == magicWithoutTimestamps,
               bytes.readBigEndianUInt32(at: 4) == CRC32C.checksum(bytes[8...])
         else { return nil }
         var reader = BigEndianReader(Array(bytes[8...]))
@@ -50,10 +57,11 @@ enum ProducerStateSnapshot {
         var state = ProducerStateMachine()
         for _ in 0..<count {
             guard let producer = reader.int64(), let epoch = reader.int16(), let lastSequence = reader.int32(),
-                  let ongoing = reader.int64(), let batches = reader.uint8()
+                  let ongoing = reader.int64(), let lastAppend = hasTimestamps ? reader.int64() : -1, let batches = reader.uint8()
             else { return nil }
             var entry = ProducerStateEntry(epoch: ProducerEpoch(epoch), lastSequence: lastSequence)
             entry.ongoingTransactionFirstOffset = ongoing >= 0 ? Offset(ongoing) : nil
+            entry.lastAppendTimestamp = Timestamp(milliseconds: lastAppend)
             for _ in 0..<batches {
                 guard let first = reader.int32(), let last = reader.int32(), let firstOffset = reader.int64(), let lastOffset = reader.int64() else { return nil }
                 entry.recentBatches.append(.init(firstSequence: first, lastSequence: last, firstOffset: Offset(firstOffset), lastOffset: Offset(lastOffset)))

@@ -17,11 +17,35 @@ struct DataDirectoryOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "The data directory (created when missing).")
     var dataDirectory: String = "./sluice-data"
 
+    @Option(name: .customLong("producer-id-expiration"),
+            help: "How long a partition remembers a producer that wrote nothing to it (e.g. 7d).")
+    var producerIDExpiration: String = "7d"
+
+    @Option(name: .customLong("transactional-id-expiration"),
+            help: "How long the coordinator remembers an idle transactional id (e.g. 7d).")
+    var transactionalIDExpiration: String = "7d"
+
+    func validate() throws {
+        for (flag, value) in [("--producer-id-expiration", producerIDExpiration), ("--transactional-id-expiration", transactionalIDExpiration)] {
+            guard let milliseconds = Units.milliseconds(value), milliseconds > 0 else {
+                throw ValidationError("\(flag) '\(value)': expected a positive duration such as 7d or 12h")
+            }
+        }
+    }
+
+    /// The coordinator's settings from the command line.
+    var coordinatorConfig: TransactionCoordinatorConfig {
+        var config = TransactionCoordinatorConfig()
+        config.transactionalIDExpirationMilliseconds = Units.milliseconds(transactionalIDExpiration) ?? config.transactionalIDExpirationMilliseconds
+        return config
+    }
+
     /// Opens the data directory, holding its lock until the returned manager is closed.
     /// - Parameter whenLocked: put before the error when another process holds the directory.
     func open(as command: String, whenLocked: String? = nil) throws -> LogManager {
         var options = LogOptions()
         options.ownerDescription = "pipeline \(command)"
+        options.producerIDExpirationMilliseconds = Units.milliseconds(producerIDExpiration) ?? options.producerIDExpirationMilliseconds
         do {
             return try LogManager.open(directory: dataDirectory, options: options, logger: Logger(label: "sluice"))
         } catch {
@@ -32,15 +56,18 @@ struct DataDirectoryOptions: ParsableArguments {
 }
 
 /// Runs `body` with the log and its transaction coordinator open (which completes or aborts
-/// whatever a crashed process left open), turning errors into one-line CLI errors, and always
-/// closing the log (which syncs and releases the directory lock).
+/// whatever a crashed process left open) and the log's maintenance thread running (which sweeps
+/// timed-out transactions and expired ids in every command, as well as cleaning the log), turning
+/// errors into one-line CLI errors, and always closing the log (which waits for the maintenance
+/// thread, syncs and releases the directory lock).
 func withEngine<T>(
     _ options: DataDirectoryOptions, command: String, whenLocked: String? = nil, _ body: (LogManager, TransactionCoordinator) throws -> T
 ) throws -> T {
     let log = try options.open(as: command, whenLocked: whenLocked)
     defer { log.close() }
     do {
-        let coordinator = try TransactionCoordinator(log: log)
+        let coordinator = try TransactionCoordinator(log: log, config: options.coordinatorConfig)
+        log.startBackgroundMaintenance()
         return try body(log, coordinator)
     } catch let error as LogError {
         throw CLIError(error.description)

@@ -30,6 +30,9 @@ package struct RecordBatchBuilder: Sendable {
     package let isControl: Bool
     /// The partition leader epoch written into the header.
     package let partitionLeaderEpoch: Int32
+    /// The delete horizon the log cleaner sets (KIP-534): when present, it is the base timestamp,
+    /// attribute bit 6 is set, and record timestamps are stored relative to it.
+    package let deleteHorizon: Timestamp?
 
     /// The encoded records, uncompressed.
     private var recordBytes: [UInt8] = []
@@ -50,7 +53,7 @@ package struct RecordBatchBuilder: Sendable {
     package init(
         codec: CompressionCodec = .none, producerID: ProducerID = .none, producerEpoch: ProducerEpoch = .none,
         baseSequence: Int32 = -1, isTransactional: Bool = false, isControl: Bool = false,
-        partitionLeaderEpoch: Int32 = -1
+        partitionLeaderEpoch: Int32 = -1, deleteHorizon: Timestamp? = nil
     ) {
         self.codec = codec
         self.producerID = producerID
@@ -59,6 +62,7 @@ package struct RecordBatchBuilder: Sendable {
         self.isTransactional = isTransactional
         self.isControl = isControl
         self.partitionLeaderEpoch = partitionLeaderEpoch
+        self.deleteHorizon = deleteHorizon
     }
 
     /// Whether no record has been appended.
@@ -89,7 +93,7 @@ package struct RecordBatchBuilder: Sendable {
     ) {
         precondition(offsetDelta > lastAppendedOffsetDelta, "offset deltas must strictly increase")
         if recordCount == 0 {
-            baseTimestamp = timestamp
+            baseTimestamp = deleteHorizon ?? timestamp
             maxTimestamp = timestamp
             if recordBytes.capacity < Self.initialCapacityBytes { recordBytes.reserveCapacity(Self.initialCapacityBytes) }
         } else if timestamp > maxTimestamp {
@@ -144,6 +148,7 @@ package struct RecordBatchBuilder: Sendable {
         var attributes = codec.rawValue
         if isTransactional { attributes |= RecordBatchHeader.transactionalFlag }
         if isControl { attributes |= RecordBatchHeader.controlFlag }
+        if deleteHorizon != nil { attributes |= RecordBatchHeader.deleteHorizonFlag }
         let header = RecordBatchHeader(
             baseOffset: baseOffset,
             batchLength: Int32(totalBytes - RecordBatchHeader.logOverheadBytes),
@@ -151,7 +156,7 @@ package struct RecordBatchBuilder: Sendable {
             crc: 0,
             attributes: attributes,
             lastOffsetDelta: finalOffsetDelta,
-            baseTimestamp: baseTimestamp,
+            baseTimestamp: recordCount == 0 ? deleteHorizon ?? baseTimestamp : baseTimestamp,
             maxTimestamp: maxTimestamp,
             producerID: producerID,
             producerEpoch: producerEpoch,

@@ -21,9 +21,13 @@ package import StreamCore
 ///          │  whole when codec != none)   │  ┘
 ///          └──────────────────────────────┘
 ///
-///  attributes:  bit 15 … 6 | 5       | 4             | 3              | 2 1 0
-///               unused (0) | control | transactional | LogAppendTime  | codec
+///  attributes:  bit 15 … 7 | 6              | 5       | 4             | 3             | 2 1 0
+///               unused (0) | delete horizon | control | transactional | LogAppendTime | codec
 /// ```
+///
+/// With the delete-horizon bit set (KIP-534), `baseTimestamp` is the delete horizon the log
+/// cleaner set when it first kept the batch's tombstones or marker, and record timestamp deltas
+/// are relative to it; records keep their own timestamps.
 ///
 /// `baseOffset` and `partitionLeaderEpoch` lie outside the CRC so that the log can assign
 /// them without recomputing it.
@@ -86,6 +90,8 @@ package struct RecordBatchHeader: Sendable, Equatable {
     package static let transactionalFlag: Int16 = 0x10
     /// Attribute bit 5: the batch holds a control record (a transaction marker).
     package static let controlFlag: Int16 = 0x20
+    /// Attribute bit 6: `baseTimestamp` is the cleaner's delete horizon (KIP-534).
+    package static let deleteHorizonFlag: Int16 = 0x40
 
     /// Creates a header from its fields, as they will be written.
     package init(
@@ -114,6 +120,11 @@ package struct RecordBatchHeader: Sendable, Equatable {
     package var isTransactional: Bool { attributes & Self.transactionalFlag != 0 }
     /// Whether the batch holds a control record (attribute bit 5).
     package var isControl: Bool { attributes & Self.controlFlag != 0 }
+    /// Whether the cleaner set a delete horizon (attribute bit 6).
+    package var hasDeleteHorizon: Bool { attributes & Self.deleteHorizonFlag != 0 }
+    /// The time from which the cleaner may remove this batch's tombstones (or the batch, for a
+    /// marker whose transaction has no data left), or nil when none was set.
+    package var deleteHorizon: Timestamp? { hasDeleteHorizon ? baseTimestamp : nil }
     /// Whether timestamps are LogAppendTime (attribute bit 3); otherwise CreateTime.
     package var isLogAppendTime: Bool { attributes & Self.logAppendTimeFlag != 0 }
     /// The offset of the batch's last offset: `baseOffset + lastOffsetDelta`.

@@ -2,7 +2,8 @@ package import StreamCore
 import Synchronization
 
 /// A virtual clock for simulations: time stands still until ``advance(byMilliseconds:)`` or
-/// ``advance(byNanoseconds:)`` moves it, and both readings move together.
+/// ``advance(byNanoseconds:)`` moves it, and both readings move together; ``jumpWall(byMilliseconds:)``
+/// moves the wall reading alone, forward or back, as an NTP step or an operator's `date -s` does.
 ///
 /// Thread-safety: every call is safe from any thread.
 package final class SimulatedClock: EngineClock {
@@ -32,6 +33,12 @@ package final class SimulatedClock: EngineClock {
             reading.wallNanoseconds += Int64(nanoseconds)
             reading.monotonicNanoseconds += nanoseconds
         }
+    }
+
+    /// Steps the wall reading by `milliseconds` (negative: back) and leaves the monotonic reading
+    /// where it is: code that measures durations on the wall clock sees time jump or run backwards.
+    package func jumpWall(byMilliseconds milliseconds: Int64) {
+        reading.withLock { reading in reading.wallNanoseconds += milliseconds * 1_000_000 }
     }
 
     /// The virtual wall time, in whole milliseconds.

@@ -7,10 +7,14 @@ import Logging
 package struct TransactionCoordinatorConfig: Sendable {
     /// Partitions of `__transaction_state` (fixed once created).
     package var transactionLogPartitions = 4
-    /// The default transaction timeout; a transaction open longer is aborted.
+    /// The default transaction timeout: a transaction open longer (on the monotonic clock) is
+    /// aborted.
     package var defaultTimeoutMilliseconds: Int32 = 60_000
     /// Producer ids are reserved durably in blocks of this many.
     package var producerIDBlockSize: Int64 = 1000
+    /// A transactional id with nothing open that was last used this long ago (wall clock) is
+    /// forgotten, durably (Kafka's `transactional.id.expiration.ms`, default 7 days).
+    package var transactionalIDExpirationMilliseconds: Int64 = 7 * 24 * 3_600_000
     package init() {}
 }
 
@@ -26,6 +30,12 @@ package struct TransactionCoordinatorConfig: Sendable {
 /// again (idempotent: a partition that already has it ignores it) and complete; Ongoing → abort
 /// with a bumped epoch, which fences the dead holder for good.
 ///
+/// Timeouts run on the monotonic clock (``TransactionDeadlines``); wall time is only recorded.
+/// The coordinator installs its sweep as a maintenance task of the log, so every process that
+/// holds the data directory and runs the log's maintenance aborts timed-out transactions and
+/// expires idle transactional ids: ``abortExpiredTransactions()`` and
+/// ``expireTransactionalIDs()``.
+///
 /// - Invariant: a participant is durable in the transaction log before any of the transaction's
 ///   data is written to it; the data is durable before PrepareCommit; PrepareCommit is durable
 ///   before any marker; markers are durable before CompleteCommit.
@@ -39,12 +49,14 @@ package final class TransactionCoordinator: @unchecked Sendable {
     private let topic: Topic
     private let lock = Lock()
     private var transactions: [String: TransactionMetadata] = [:]
+    private var deadlines = TransactionDeadlines()
     private var nextProducerID: Int64 = 0
     private var producerIDBlockEnd: Int64 = 0
     private var crashPoints: CrashPoints { log.options.crashPoints }
 
     /// Opens the coordinator over a data directory: loads `__transaction_state` (creating it when
-    /// missing) and completes or aborts whatever a crash left unfinished.
+    /// missing), completes or aborts whatever a crash left unfinished, expires idle transactional
+    /// ids, and installs its sweep among the log's maintenance tasks.
     package init(log: LogManager, config: TransactionCoordinatorConfig = TransactionCoordinatorConfig()) throws(TransactionError) {
         self.log = log
         self.config = config
@@ -58,7 +70,17 @@ package final class TransactionCoordinator: @unchecked Sendable {
         }
         try loadUntilStable()
         try recover()
+        try expireTransactionalIDs()
+        log.setMaintenanceTask(Self.maintenanceTaskName) { [weak self] in
+            guard let self else { return }
+            try self.abortExpiredTransactions()
+            try self.expireTransactionalIDs()
+        }
     }
+
+    /// The name of the coordinator's sweep among the log's maintenance tasks.
+    package static let maintenanceTaskName = "transaction-coordinator"
+
 
     // MARK: Loading and recovery
 
@@ -205,7 +227,7 @@ package final class TransactionCoordinator: @unchecked Sendable {
         guard metadata.state == .ongoing else {
             throw TransactionError(.invalidState, "transaction '\(transactionalID)' is \(metadata.state); it cannot \(commit ? "commit" : "abort") now")
         }
-        if metadata.hasExpired(at: log.clock.now()) {
+        if deadlines.hasTimedOut(metadata, monotonicNanoseconds: log.clock.monotonicNanoseconds()) {
             try abortWithNewEpoch(metadata)
             throw TransactionError(.timedOut, "transaction '\(transactionalID)' ran past its timeout of \(metadata.timeoutMilliseconds) ms and was aborted")
         }
@@ -217,20 +239,49 @@ package final class TransactionCoordinator: @unchecked Sendable {
         try complete(try prepare(metadata, commit: commit))
     }
 
-    /// Aborts every Ongoing transaction that has outlived its timeout (with a bumped epoch, so
-    /// its producer is fenced).
+    /// Aborts every Ongoing transaction that has outlived its timeout on the monotonic clock
+    /// (with a bumped epoch, so its producer is fenced). Wall-clock jumps change nothing here.
     /// - Returns: the transactional ids aborted.
     @discardableResult
     package func abortExpiredTransactions() throws(TransactionError) -> [String] {
         lock.lock(); defer { lock.unlock() }
-        let now = log.clock.now()
+        let now = log.clock.monotonicNanoseconds()
         var aborted: [String] = []
         for id in transactions.keys.sorted() {
-            guard let metadata = transactions[id], metadata.hasExpired(at: now) else { continue }
+            guard let metadata = transactions[id], deadlines.hasTimedOut(metadata, monotonicNanoseconds: now) else { continue }
             try abortWithNewEpoch(metadata)
             aborted.append(id)
         }
         return aborted
+    }
+
+    /// Forgets every transactional id that has nothing open and whose last update (wall clock,
+    /// as the transaction log records it) is more than `transactionalIDExpirationMilliseconds`
+    /// ago, with a synced tombstone in `__transaction_state`, so the expiry survives restarts and
+    /// compaction removes the id's records.
+    ///
+    /// What expiry means for fencing: the id's producer id and epoch are forgotten with it, and
+    /// producer ids are never handed out twice. The id's next `initTransactions` starts fresh, with
+    /// a new producer id at epoch 0 (Kafka accepts this too). A zombie of the expired id still holds
+    /// the old producer id: before the id is registered again every call it makes is refused as
+    /// `.unknownTransactionalID`, and after it is refused as `.fenced` (another producer id), so it
+    /// can never add a partition or commit. It has nothing open to write into: an id expires only
+    /// when idle, and a transaction open that long has timed out and been aborted first.
+    /// - Returns: the transactional ids forgotten.
+    @discardableResult
+    package func expireTransactionalIDs() throws(TransactionError) -> [String] {
+        lock.lock(); defer { lock.unlock() }
+        let cutoff = log.clock.now().rawValue - config.transactionalIDExpirationMilliseconds
+        var expired: [String] = []
+        for id in transactions.keys.sorted() {
+            guard let metadata = transactions[id], metadata.state.isIdle, metadata.lastUpdateTimestamp.rawValue < cutoff else { continue }
+            try append(key: .transaction(id), value: nil, partition: transactionLogPartition(for: id), sync: true)
+            transactions[id] = nil
+            deadlines.forget(id)
+            expired.append(id)
+        }
+        if !expired.isEmpty { log.logger.info("expired idle transactional ids", metadata: ["ids": "\(expired)"]) }
+        return expired
     }
 
     /// For an operator: aborts the open transaction of `transactionalID` (fencing its producer),
@@ -325,12 +376,18 @@ package final class TransactionCoordinator: @unchecked Sendable {
     }
 
     private func persist(_ metadata: TransactionMetadata, sync: Bool) throws(TransactionError) {
-        let partition = topic.partitions[Int(ConsumerOffsets.partitionIndex(forGroup: metadata.transactionalID, partitionCount: topic.partitionCount))]
+        let partition = transactionLogPartition(for: metadata.transactionalID)
         try append(key: .transaction(metadata.transactionalID), value: TransactionLogFormat.encodeValue(metadata), partition: partition, sync: sync)
         transactions[metadata.transactionalID] = metadata
+        deadlines.note(metadata, monotonicNanoseconds: log.clock.monotonicNanoseconds())
     }
 
-    private func append(key: TransactionLogFormat.Key, value: [UInt8], partition: PartitionLog, sync: Bool) throws(TransactionError) {
+    private func transactionLogPartition(for transactionalID: String) -> PartitionLog {
+        topic.partitions[Int(ConsumerOffsets.partitionIndex(forGroup: transactionalID, partitionCount: topic.partitionCount))]
+    }
+
+    /// Appends one record (a nil value: a tombstone) to the transaction log.
+    private func append(key: TransactionLogFormat.Key, value: [UInt8]?, partition: PartitionLog, sync: Bool) throws(TransactionError) {
         var builder = RecordBatchBuilder()
         builder.append(key: TransactionLogFormat.encodeKey(key), value: value, headers: [], timestamp: log.clock.now())
         let batch: [UInt8]

@@ -91,9 +91,4 @@ package struct TransactionMetadata: Sendable, Equatable {
         copy.lastUpdateTimestamp = now
         return copy
     }
-
-    /// Whether an Ongoing transaction has outlived its timeout at `now`.
-    package func hasExpired(at now: Timestamp) -> Bool {
-        state == .ongoing && now.rawValue - startTimestamp.rawValue > Int64(timeoutMilliseconds)
-    }
 }

@@ -154,11 +154,14 @@ package final class TransactionalProducer {
         }
     }
 
-    /// Makes partitions durable participants before the transaction's first write to them.
+    /// Makes partitions durable participants before the transaction's first write to them, and
+    /// has the coordinator check the producer's epoch before every write (in memory, without I/O
+    /// when nothing is new): a zombie whose transaction was aborted, or whose transactional id
+    /// expired, is refused here even where a partition has forgotten its producer id.
     private func register(_ partitions: Set<TopicPartition>) throws(TransactionError) {
         let new = partitions.subtracting(participants)
-        guard !new.isEmpty else { return }
-        try coordinator.addPartitions(transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch, partitions: new)
+        try coordinator.addPartitions(transactionalID: transactionalID, producerID: producerID, producerEpoch: producerEpoch,
+                                      partitions: new.isEmpty ? partitions : new)
         participants.formUnion(new)
     }
 

@@ -10,9 +10,10 @@ package import Simulation
 /// the given crash-point hook, and a logger that stays quiet.
 package func openSimulatedLog(
     disk: SimulatedDisk, clock: SimulatedClock, crashPoints: CrashPoints = .disabled,
-    internalSegmentBytesMax: Int = 16 << 20, directory: String = "/data"
+    internalSegmentBytesMax: Int = 16 << 20, directory: String = "/data", producerIDExpirationMilliseconds: Int64? = nil
 ) throws -> LogManager {
     var options = LogOptions()
+    if let producerIDExpirationMilliseconds { options.producerIDExpirationMilliseconds = producerIDExpirationMilliseconds }
     options.offsetsTopicPartitions = 2
     options.internalSegmentBytesMax = internalSegmentBytesMax
     options.crashPoints = crashPoints
@@ -34,17 +35,25 @@ package final class TestEngine {
     package let disk: SimulatedDisk
     package let clock = SimulatedClock(start: Timestamp(milliseconds: 1_750_000_000_000))
     package var crashPoints: CrashPoints = .disabled
+    package let coordinatorConfig: TransactionCoordinatorConfig
+    package let producerIDExpirationMilliseconds: Int64?
     package private(set) var log: LogManager!
     package private(set) var coordinator: TransactionCoordinator!
 
-    package init(seed: UInt64 = 1) throws {
+    package init(
+        seed: UInt64 = 1, coordinatorConfig: TransactionCoordinatorConfig = testCoordinatorConfig(defaultTimeoutMilliseconds: 10_000),
+        producerIDExpirationMilliseconds: Int64? = nil
+    ) throws {
         disk = SimulatedDisk(seed: seed)
+        self.coordinatorConfig = coordinatorConfig
+        self.producerIDExpirationMilliseconds = producerIDExpirationMilliseconds
         try open()
     }
 
     package func open() throws {
-        log = try openSimulatedLog(disk: disk, clock: clock, crashPoints: crashPoints)
-        coordinator = try TransactionCoordinator(log: log, config: testCoordinatorConfig(defaultTimeoutMilliseconds: 10_000))
+        log = try openSimulatedLog(disk: disk, clock: clock, crashPoints: crashPoints,
+                                   producerIDExpirationMilliseconds: producerIDExpirationMilliseconds)
+        coordinator = try TransactionCoordinator(log: log, config: coordinatorConfig)
     }
 
     /// Power loss, then a fresh open (recovery included).

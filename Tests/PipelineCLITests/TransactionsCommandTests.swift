@@ -42,6 +42,27 @@ struct TransactionsCommandTests {
         #expect(row.age != "-", "\(row)")
     }
 
+    @Test("--transactional-id-expiration: an idle id expires when the directory is next opened, durably; a bad value is a usage error")
+    func transactionalIDExpiration() throws {
+        let scratch = try Scratch()
+        try scratch.createTopic("source")
+        try scratch.produce("source", (0..<10).map { "\($0)" })
+        let copy = try scratch.run(["copy", "source", "target", "--group", "g", "--until-idle"])
+        #expect(copy.exitCode == 0, "\(copy)")
+        let kept = try scratch.run(["transactions", "list", "--transactional-id-expiration", "1h"])
+        expectSuccess(kept)
+        #expect(TransactionRow.parse(kept.stdout).map(\.transactionalID) == ["copy-g-source-target"])
+        Thread.sleep(forTimeInterval: 0.05)
+        let expired = try scratch.run(["transactions", "list", "--transactional-id-expiration", "10ms"])
+        expectSuccess(expired)
+        #expect(expired.stdoutLines == ["no transactions"], "\(expired)")
+        let later = try scratch.run(["transactions", "list"])
+        #expect(later.stdoutLines == ["no transactions"], "the expiry is durable: \(later)")
+        let bad = try scratch.run(["transactions", "list", "--producer-id-expiration", "0"])
+        #expect(bad.exitCode != 0)
+        #expect(bad.stderr.contains("--producer-id-expiration"), "\(bad)")
+    }
+
     @Test("the epoch increases on every restart of copy with the same transactional id; the producer id stays")
     func epochBumps() throws {
         let scratch = try Scratch()

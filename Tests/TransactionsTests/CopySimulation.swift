@@ -15,7 +15,19 @@ import Logging
 /// crash after a random number of disk operations; with lost unsynced writes, torn writes and
 /// transient read bit flips throughout. Some rounds also start a zombie: a second copier with the
 /// same transactional id, after which the first must never commit again.
+///
+/// The ``Variant/clockJumpsAndExpiry`` variant adds time faults (issues 10.5 and 10.7): the wall
+/// clock jumps ten transaction timeouts forward or back in the middle of commits (which must
+/// neither abort nor fail them); transactions abandoned right after a backward jump must be
+/// aborted by the log's maintenance once their timeout passed on the monotonic clock; and long
+/// pauses past short expirations make the copier's transactional id and producer entries expire,
+/// after which the old copier, a zombie of an expired id, must never commit.
 struct CopySimulation {
+    enum Variant {
+        case crashes
+        case clockJumpsAndExpiry
+    }
+
     /// The disk faults of a run besides lost unsynced writes: the classic ones (torn writes,
     /// transient bit flips), or the classic ones plus one mode of the harsher simulator.
     enum Mode: String, CaseIterable, CustomStringConvertible {
@@ -61,9 +73,22 @@ struct CopySimulation {
         var bitRot = 0
         /// Whether the run ended on a corruption error (``Mode/bitRot`` only), with its text.
         var corruptionReported: String?
+        var wallJumpsForward = 0
+        var wallJumpsBack = 0
+        var abandonedAborted = 0
+        var transactionalIDsExpired = 0
+        var producersExpired = 0
+        var expiredZombiesRefused = 0
     }
 
+    /// The expirations of the ``Variant/clockJumpsAndExpiry`` runs, on the simulated clock.
+    static let expirationMilliseconds: Int64 = 20_000
+    /// The jump of the wall clock: ten times the default transaction timeout.
+    static let wallJumpMilliseconds: Int64 = 10 * 60_000
+
     let seed: UInt64
+    let variant: Variant
+    private let jumps = WallClockJumps()
     private var random: SeededRandom
     private let disk: SimulatedDisk
     private let clock: SimulatedClock
@@ -80,11 +105,12 @@ struct CopySimulation {
 
     let mode: Mode
 
-    init(seed: UInt64, mode: Mode = .classic) {
+    init(seed: UInt64, mode: Mode = .classic, variant: Variant = .crashes) {
         self.seed = seed
         self.mode = mode
+        self.variant = variant
         random = SeededRandom(seed: seed)
-        disk = SimulatedDisk(seed: seed &* 31 &+ 7, faults: mode.faults(seed: seed))
+        disk = SimulatedDisk(seed: (variant == .crashes ? seed : seed &+ 0x5EED_0000) &* 31 &+ 7, faults: mode.faults(seed: seed))
         clock = SimulatedClock(start: Timestamp(milliseconds: 1_750_000_000_000))
         partitions = Int(random.next() % 6) + 1
         recordCount = Int(random.next() % 250) + 40
@@ -133,9 +159,15 @@ struct CopySimulation {
         _ = try TransactionCoordinator(log: log, config: coordinatorConfig)
         try checker.check(log: log, source: source, target: target, group: group, expectComplete: true, seed: seed)
         outcome.checks += 1
+        outcome.wallJumpsForward = jumps.fired.forward
+        outcome.wallJumpsBack = jumps.fired.back
     }
 
-    private var coordinatorConfig: TransactionCoordinatorConfig { testCoordinatorConfig() }
+    private var coordinatorConfig: TransactionCoordinatorConfig {
+        var config = testCoordinatorConfig()
+        if variant == .clockJumpsAndExpiry { config.transactionalIDExpirationMilliseconds = Self.expirationMilliseconds }
+        return config
+    }
 
     /// Creates the topics and the source records (crash-free, synced).
     private mutating func setUp() throws {
@@ -173,10 +205,22 @@ struct CopySimulation {
 
     private var armed = ArmedCrash.none
 
-    private func makeCrashPoints() -> CrashPoints { armed.crashPoints(for: disk) }
+    /// The armed crash's hook; in the time-fault variant also the hook that fires a pending
+    /// wall-clock jump right after a data append, in the middle of a commit.
+    private func makeCrashPoints() -> CrashPoints {
+        let crash = armed.crashPoints(for: disk)
+        guard variant == .clockJumpsAndExpiry else { return crash }
+        let jumps = self.jumps
+        let clock = self.clock
+        return CrashPoints { point in
+            crash.reached(point)
+            if point == .afterDataAppend { jumps.fire(on: clock) }
+        }
+    }
 
     private func open(_ crashPoints: CrashPoints) throws -> LogManager {
-        try openSimulatedLog(disk: disk, clock: clock, crashPoints: crashPoints, internalSegmentBytesMax: 1500, directory: directory)
+        try openSimulatedLog(disk: disk, clock: clock, crashPoints: crashPoints, internalSegmentBytesMax: 1500, directory: directory,
+                             producerIDExpirationMilliseconds: variant == .clockJumpsAndExpiry ? Self.expirationMilliseconds : nil)
     }
 
     /// One life of the engine: open (recovering), check, copy some transactions.
@@ -212,6 +256,11 @@ struct CopySimulation {
                     }
                     copier = newer
                 }
+                if variant == .clockJumpsAndExpiry {
+                    if random.next() % 5 == 0 { jumps.arm(random.chance(0.5) ? Self.wallJumpMilliseconds : -Self.wallJumpMilliseconds) }
+                    if random.next() % 8 == 0 { try abandonAfterBackwardJump(log: log, coordinator: coordinator, &outcome) }
+                    if random.next() % 10 == 0 { copier = try pausePastExpiry(log: log, coordinator: coordinator, copier: copier, options: options, &outcome) }
+                }
                 clock.advance(byMilliseconds: 5)
                 let copied = try copier.step()
                 if copied > 0 { outcome.transactions += 1 }
@@ -231,6 +280,82 @@ struct CopySimulation {
             if disk.isCrashed { return false }
             throw error
         }
+    }
+
+    /// A transaction left open right after the wall clock jumped back must still be aborted by
+    /// the log's maintenance once its timeout passed on the monotonic clock.
+    private mutating func abandonAfterBackwardJump(log: LogManager, coordinator: TransactionCoordinator, _ outcome: inout Outcome) throws {
+        let id = "abandoned-\(random.next() % 1000)"
+        let abandoned = TransactionalProducer(log: log, coordinator: coordinator, transactionalID: id)
+        try abandoned.initTransactions(timeoutMilliseconds: 1000)
+        try abandoned.beginTransaction()
+        try abandoned.sendOffsets([TopicPartition(source, PartitionID(0)): Offset(0)], group: "abandoned-group")
+        clock.jumpWall(byMilliseconds: -Self.wallJumpMilliseconds)
+        clock.advance(byMilliseconds: 1001)
+        try log.maintain()
+        guard !disk.isCrashed else { return }
+        if coordinator.metadata(id)?.state == .completeAbort {
+            outcome.abandonedAborted += 1
+        } else {
+            Issue.record("seed \(seed): transaction '\(id)' is \(coordinator.metadata(id).map { "\($0.state)" } ?? "gone") past its timeout after a backward wall-clock jump")
+        }
+    }
+
+    /// Idles past the expirations: the copier's transactional id and its producer entries expire;
+    /// the old copier (a zombie of the expired id) must not commit, and a new one starts fresh.
+    private mutating func pausePastExpiry(
+        log: LogManager, coordinator: TransactionCoordinator, copier: TransactionalCopier, options: CopyOptions, _ outcome: inout Outcome
+    ) throws -> TransactionalCopier {
+        guard let before = coordinator.metadata(transactionalID), before.state.isIdle else { return copier }
+        var copier = copier
+        // Expiry is measured on the wall clock, as the logs record it: after a backward jump the
+        // pause must also make up for the jump.
+        let behind = max(0, before.lastUpdateTimestamp.rawValue - clock.now().rawValue)
+        clock.advance(byMilliseconds: behind + Self.expirationMilliseconds + 1)
+        try log.maintain()
+        guard !disk.isCrashed else { return copier }
+        guard coordinator.metadata(transactionalID) == nil else {
+            Issue.record("seed \(seed): idle transactional id '\(transactionalID)' did not expire")
+            return copier
+        }
+        outcome.transactionalIDsExpired += 1
+        if log.offsets.partition(forGroup: group).producerEpochAndSequence(before.producerID) == nil { outcome.producersExpired += 1 }
+        let fresh = try TransactionalCopier(log: log, coordinator: coordinator, options: options)
+        do {
+            let copied = try copier.step()
+            if copied > 0 { Issue.record("seed \(seed): a zombie of an expired transactional id committed \(copied) records") }
+        } catch {
+            guard error.code == .fenced || error.code == .unknownTransactionalID else { throw error }
+            outcome.expiredZombiesRefused += 1
+        }
+        copier = fresh
+        return copier
+    }
+}
+
+/// A wall-clock jump armed for the next data append (so it lands inside a commit), and how many
+/// fired each way. Thread-safety: safe from any thread.
+final class WallClockJumps: @unchecked Sendable {
+    private let lock = Lock()
+    private var pending: Int64?
+    private var counts = (forward: 0, back: 0)
+
+    func arm(_ milliseconds: Int64) {
+        lock.lock(); defer { lock.unlock() }
+        pending = milliseconds
+    }
+
+    func fire(on clock: SimulatedClock) {
+        lock.lock(); defer { lock.unlock() }
+        guard let jump = pending else { return }
+        pending = nil
+        clock.jumpWall(byMilliseconds: jump)
+        if jump > 0 { counts.forward += 1 } else { counts.back += 1 }
+    }
+
+    var fired: (forward: Int, back: Int) {
+        lock.lock(); defer { lock.unlock() }
+        return counts
     }
 }
 

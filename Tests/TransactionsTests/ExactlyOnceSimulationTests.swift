@@ -81,4 +81,35 @@ extension CopySimulation.Mode {
         case .indexRot: 40_001
         }
     }
+
+    @Test("the copy loop stays exactly-once through wall-clock jumps mid-commit, swept timeouts and expiry")
+    func copyLoopSurvivesClockJumpsAndExpiry() throws {
+        var total = CopySimulation.Outcome()
+        for seed in SimulationSeeds.all {
+            var simulation = CopySimulation(seed: seed, variant: .clockJumpsAndExpiry)
+            let outcome: CopySimulation.Outcome
+            do {
+                outcome = try simulation.run()
+            } catch {
+                Issue.record("seed \(seed): unexpected error \(error) (replay with SLUICE_SIMULATION_SEED=\(seed))")
+                continue
+            }
+            total.crashes += outcome.crashes
+            total.transactions += outcome.transactions
+            total.wallJumpsForward += outcome.wallJumpsForward
+            total.wallJumpsBack += outcome.wallJumpsBack
+            total.abandonedAborted += outcome.abandonedAborted
+            total.transactionalIDsExpired += outcome.transactionalIDsExpired
+            total.producersExpired += outcome.producersExpired
+            total.expiredZombiesRefused += outcome.expiredZombiesRefused
+        }
+        print("simulation with time faults: \(SimulationSeeds.all.count) seeds, \(total.crashes) crashes, \(total.transactions) transactions, wall jumps mid-commit \(total.wallJumpsForward) forward / \(total.wallJumpsBack) back, \(total.abandonedAborted) abandoned transactions swept, \(total.transactionalIDsExpired) transactional ids and \(total.producersExpired) producer entries expired, \(total.expiredZombiesRefused) zombies of expired ids refused")
+        if SimulationSeeds.all.count >= 50 {
+            #expect(total.crashes > SimulationSeeds.all.count, "the simulation should crash more than once per seed on average")
+            #expect(total.wallJumpsForward > 0 && total.wallJumpsBack > 0, "jumps must land inside commits")
+            #expect(total.abandonedAborted > 0)
+            #expect(total.transactionalIDsExpired > 0 && total.producersExpired > 0)
+            #expect(total.expiredZombiesRefused > 0)
+        }
+    }
 }

@@ -64,11 +64,21 @@ struct TransactionStateMachineTests {
         }
     }
 
-    @Test("expiry applies to Ongoing transactions past their timeout only")
+    @Test("expiry applies to Ongoing transactions past their timeout on the monotonic clock only")
     func expiry() throws {
-        let ongoing = try metadata(.empty).transitioned(to: .ongoing, at: Timestamp(milliseconds: 1000), adding: [Self.orders])
-        #expect(!ongoing.hasExpired(at: Timestamp(milliseconds: 2000)))
-        #expect(ongoing.hasExpired(at: Timestamp(milliseconds: 2001)))
-        #expect(!metadata(.prepareCommit).hasExpired(at: Timestamp(milliseconds: 1_000_000)))
+        var deadlines = TransactionDeadlines()
+        // Wall timestamps recorded in the metadata play no part.
+        let ongoing = try metadata(.empty).transitioned(to: .ongoing, at: Timestamp(milliseconds: 1_000_000_000), adding: [Self.orders])
+        deadlines.note(ongoing, monotonicNanoseconds: 5_000_000_000)
+        #expect(ongoing.timeoutMilliseconds == 1000)
+        #expect(!deadlines.hasTimedOut(ongoing, monotonicNanoseconds: 6_000_000_000))
+        #expect(deadlines.hasTimedOut(ongoing, monotonicNanoseconds: 6_000_000_001))
+        // Adding partitions keeps the deadline; leaving Ongoing drops it.
+        deadlines.note(ongoing, monotonicNanoseconds: 5_900_000_000)
+        #expect(deadlines.hasTimedOut(ongoing, monotonicNanoseconds: 6_000_000_001))
+        let prepared = try ongoing.transitioned(to: .prepareCommit, at: .none)
+        deadlines.note(prepared, monotonicNanoseconds: 7_000_000_000)
+        #expect(!deadlines.hasTimedOut(prepared, monotonicNanoseconds: 1_000_000_000_000))
+        #expect(!deadlines.hasTimedOut(metadata(.prepareCommit), monotonicNanoseconds: 1_000_000_000_000))
     }
 }
