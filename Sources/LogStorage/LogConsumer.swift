@@ -169,7 +169,13 @@ package final class LogConsumer {
     // MARK: Poll
 
     /// Returns the next records of the assigned partitions (at most `maxPollRecords`), visiting
-    /// partitions in turn so none starves. An empty result means every partition is caught up.
+    /// partitions in turn so none starves.
+    ///
+    /// A partition is read on past markers and aborted transactions, however many fetches of
+    /// `fetchBytesMax` that takes, until it yields records or its position reaches its visible
+    /// end, so an empty result means every partition was caught up when it was read. Callers
+    /// that wait for the end ask ``isCaughtUp`` (positions at the last stable offset), which
+    /// stays right when records arrive between two polls.
     package func poll(maxRecords: Int? = nil) throws(LogError) -> [ConsumerRecord] {
         refreshGroupAssignment()
         let limit = maxRecords ?? config.maxPollRecords
@@ -192,25 +198,30 @@ package final class LogConsumer {
             position = try reset(topicPartition, requested: position)
         }
         let visibleEnd = config.isolation == .readCommitted ? partition.lastStableOffset : partition.logEndOffset
-        guard position < visibleEnd else {
-            positions[topicPartition] = position
-            return
-        }
-        let fetched = try partition.read(from: position, maxBytes: config.fetchBytesMax, isolation: config.isolation)
-        batches: for batch in fetched.batches {
-            if batch.header.isControl || LogConsumer.isAborted(batch.header, in: fetched.abortedTransactions) {
-                position = max(position, batch.header.lastOffset + 1)
-                continue
+        let countBefore = records.count
+        // Fetch after fetch while they held only markers and aborted batches: a run of aborted
+        // transactions longer than one fetch must not look like the end.
+        while position < visibleEnd && records.count == countBefore {
+            let fetched = try partition.read(from: position, maxBytes: config.fetchBytesMax, isolation: config.isolation)
+            let before = position
+            batches: for batch in fetched.batches {
+                if batch.header.isControl || LogConsumer.isAborted(batch.header, in: fetched.abortedTransactions) {
+                    position = max(position, batch.header.lastOffset + 1)
+                    continue
+                }
+                let decoded = try formatCall("reading \(topicPartition)") { () throws(RecordFormatError) in try batch.records() }
+                for record in decoded where record.offset >= position {
+                    if records.count >= limit { break batches }
+                    records.append(ConsumerRecord(
+                        topicPartition: topicPartition, offset: record.offset, timestamp: record.timestamp,
+                        key: record.key, value: record.value, headers: record.headers))
+                    position = record.offset + 1
+                }
+                if records.count < limit { position = max(position, batch.header.lastOffset + 1) }
             }
-            let decoded = try formatCall("reading \(topicPartition)") { () throws(RecordFormatError) in try batch.records() }
-            for record in decoded where record.offset >= position {
-                if records.count >= limit { break batches }
-                records.append(ConsumerRecord(
-                    topicPartition: topicPartition, offset: record.offset, timestamp: record.timestamp,
-                    key: record.key, value: record.value, headers: record.headers))
-                position = record.offset + 1
-            }
-            if records.count < limit { position = max(position, batch.header.lastOffset + 1) }
+            // A read that moved nothing (no batch below the visible end) ends this poll; the
+            // position stays, so ``isCaughtUp`` does not claim the end.
+            if position == before { break }
         }
         positions[topicPartition] = position
     }
@@ -259,6 +270,14 @@ package final class LogConsumer {
             lags[topicPartition] = max(0, end - from)
         }
         return lags
+    }
+
+    /// Whether every assigned partition's position has reached its visible end: the last stable
+    /// offset when reading committed, the log end otherwise. This, not an empty poll, is what
+    /// "caught up" means; it is true with nothing assigned.
+    package var isCaughtUp: Bool {
+        guard let lags = try? lag() else { return false }
+        return lags.values.allSatisfy { $0 == 0 }
     }
 
     /// Leaves the group (its partitions are reassigned to the other members).
