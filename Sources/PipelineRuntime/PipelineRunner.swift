@@ -1,5 +1,5 @@
 package import Sluice
-import StreamCore
+package import StreamCore
 package import LogStorage
 package import Transactions
 import Foundation
@@ -12,6 +12,31 @@ package struct PipelineProgress: Sendable, Equatable {
     package var skipped = 0
     /// Read-committed records not yet processed, over all input partitions.
     package var lag: Int64 = 0
+    /// Records lost to out-of-range resets (``PipelineConfiguration/offsetOutOfRange``
+    /// `.earliest` or `.latest`), per input partition; empty when none happened.
+    package var recordsLost: [TopicPartition: Int64] = [:]
+
+    /// The progress of these workers, summed.
+    init(of workers: [PipelineWorker]) {
+        for worker in workers {
+            recordsProcessed += worker.recordsProcessed
+            deadLettered += worker.deadLettered
+            skipped += worker.skipped
+            lag += worker.lag
+            recordsLost.merge(worker.recordsLost, uniquingKeysWith: +)
+        }
+    }
+
+    package init() {}
+
+    /// Adds another part's counts (workers own disjoint partitions).
+    mutating func add(_ part: PipelineProgress) {
+        recordsProcessed += part.recordsProcessed
+        deadLettered += part.deadLettered
+        skipped += part.skipped
+        lag += part.lag
+        recordsLost.merge(part.recordsLost, uniquingKeysWith: +)
+    }
 }
 
 /// Runs a pipeline over a data directory: one ``PipelineWorker`` per input partition, stepped
@@ -62,12 +87,7 @@ package final class PipelineRunner {
         }
     }
 
-    package var progress: PipelineProgress {
-        PipelineProgress(recordsProcessed: workers.reduce(0) { $0 + $1.recordsProcessed },
-                         deadLettered: workers.reduce(0) { $0 + $1.deadLettered },
-                         skipped: workers.reduce(0) { $0 + $1.skipped },
-                         lag: workers.reduce(0) { $0 + $1.lag })
-    }
+    package var progress: PipelineProgress { PipelineProgress(of: workers) }
 
     /// Steps every worker once.
     /// - Returns: how many records they processed.
