@@ -61,6 +61,9 @@ package final class PartitionLog: @unchecked Sendable {
     var producerState = ProducerStateMachine()
     /// Offsets below this were compacted already; the cleaner starts from here.
     var firstDirtyOffset = Offset(0)
+    /// Records below this were deleted by ``deleteRecords(below:)`` (it may lie inside the first
+    /// segment); the log start offset is the larger of it and the first segment's base offset.
+    var recordsStartOffset = Offset(0)
 
     /// Opens (and recovers) the partition in `directory`, creating its first segment when empty.
     init(topicPartition: TopicPartition, directory: String, config: TopicConfig, storage: any Storage,
@@ -75,14 +78,19 @@ package final class PartitionLog: @unchecked Sendable {
         try storageCall("creating \(directory)") { () throws(StorageError) in try storage.createDirectory(directory) }
         try completeInterruptedSwaps()
         try loadSegments()
+        try loadLogStart()
     }
 
     // MARK: Bounds
 
+    /// The first readable offset: the first segment's base offset, or past it when records
+    /// were deleted below an offset inside that segment (``deleteRecords(below:)``).
     package var logStartOffset: Offset {
         lock.lock(); defer { lock.unlock() }
-        return segments[0].baseOffset
+        return logStartOffsetLocked
     }
+
+    private var logStartOffsetLocked: Offset { max(segments[0].baseOffset, recordsStartOffset) }
 
     package var logEndOffset: Offset {
         lock.lock(); defer { lock.unlock() }
@@ -238,7 +246,7 @@ package final class PartitionLog: @unchecked Sendable {
         from offset: Offset, maxBytes: Int, isolation: IsolationLevel = .readUncommitted
     ) throws(LogError) -> FetchResult {
         lock.lock(); defer { lock.unlock() }
-        let start = segments[0].baseOffset
+        let start = logStartOffsetLocked
         let end = segments[segments.count - 1].nextOffset
         guard offset >= start, offset <= end else {
             throw LogError.offsetOutOfRange(topicPartition, requested: offset, earliest: start, latest: end)
@@ -336,7 +344,7 @@ package final class PartitionLog: @unchecked Sendable {
                 let records = try formatCall("reading \(self.topicPartition)") { () throws(RecordFormatError) in
                     try RecordBatch(bytes: Array(batch.bytes)).records()
                 }
-                if let record = records.first(where: { $0.timestamp >= timestamp }) {
+                if let record = records.first(where: { $0.timestamp >= timestamp && $0.offset >= self.logStartOffsetLocked }) {
                     found = record.offset
                     return false
                 }

@@ -43,9 +43,10 @@ package struct PipelineProgress: Sendable, Equatable {
 /// in turn on the calling thread.
 ///
 /// Source topics must exist and have the same number of partitions (worker P reads partition P
-/// of each). Sink topics, internal (repartition) topics and the dead-letter topic
-/// `<pipeline>.dlq` are created like the first source when missing. A pipeline whose replay was
-/// interrupted (``PipelineReplay``) is refused until the replay is run again.
+/// of each). Sink topics, internal (repartition) topics and the dead-letter topics are created
+/// with the sources' partition count when missing, configured by ``RuntimeTopics`` (never like
+/// a source). A pipeline whose replay was interrupted (``PipelineReplay``) is refused until the
+/// replay is run again.
 package final class PipelineRunner {
     package let pipeline: any PipelineDefinition
     private let log: LogManager
@@ -68,7 +69,7 @@ package final class PipelineRunner {
         guard let first = sources.first else { throw PipelineRunError("pipeline '\(pipeline.name)' reads no topic") }
         for name in topology.internalTopics {
             let topic = try TopicName(validating: name)
-            if !log.hasTopic(topic) { try log.createTopic(topic, config: first.config) }
+            if !log.hasTopic(topic) { try log.createTopic(topic, config: RuntimeTopics.repartition(partitionCount: first.partitionCount)) }
         }
         for source in try topology.sourceTopics.map({ try log.topic(named: $0) }) where source.partitionCount != first.partitionCount {
             throw PipelineRunError("""
@@ -76,9 +77,12 @@ package final class PipelineRunner {
                 \(source.name) has \(source.partitionCount)
                 """)
         }
-        for name in topology.sinkTopics + [DeadLetters.topic(for: pipeline.name)] + topology.deadLetterTopics {
+        let settings = topology.sinkTopicSettings
+        for name in topology.sinkTopics + [DeadLetters.topic(for: pipeline.name)] + topology.deadLetterTopics where !internalTopics.contains(name) {
             let topic = try TopicName(validating: name)
-            if !log.hasTopic(topic) { try log.createTopic(topic, config: first.config) }
+            if !log.hasTopic(topic) {
+                try log.createTopic(topic, config: RuntimeTopics.output(partitionCount: first.partitionCount, settings: settings[name] ?? .standard))
+            }
         }
         workers = try (0..<first.partitionCount).map { partition in
             try PipelineWorker(pipeline: pipeline, topology: topology, partition: Int32(partition),

@@ -64,6 +64,8 @@ final class PipelineWorker: ProcessingContext {
     /// Records lost to out-of-range resets (``PipelineConfiguration/offsetOutOfRange``), per
     /// input partition.
     private(set) var recordsLost: [TopicPartition: Int64] = [:]
+    /// Deletes the consumed prefix of the worker's repartition partitions after commits.
+    private var repartitionPurge: RepartitionPurge
     /// The failure policy's state (see ``RecordRetries``) and the counts a retry's abort undoes.
     private let retries: RecordRetries
     private var uncommittedCounts = (records: 0, deadLettered: 0, skipped: 0)
@@ -127,6 +129,12 @@ final class PipelineWorker: ProcessingContext {
         for topic in topology.sourceTopics {
             assigned.append(TopicPartition(try TopicName(validating: topic), PartitionID(partition)))
         }
+        let internalTopics = Set(topology.internalTopics)
+        var repartitions: [TopicPartition: PartitionLog] = [:]
+        for topicPartition in assigned where internalTopics.contains(topicPartition.topic.rawValue) {
+            repartitions[topicPartition] = try log.partition(topicPartition)
+        }
+        repartitionPurge = RepartitionPurge(partitions: repartitions, nowNanoseconds: log.clock.monotonicNanoseconds())
         try consumer.assign(assigned)
         handlers = topology.compile(for: self)
         // Resolve the committed offsets now, so one out of range stops the start, loudly.
@@ -236,6 +244,7 @@ final class PipelineWorker: ProcessingContext {
         uncommittedCounts = (0, 0, 0)
         for entry in stores.values { try entry.changelog.transactionCommitted() }
         lastCommitNanoseconds = log.clock.monotonicNanoseconds()
+        try repartitionPurge.committed(positions, nowNanoseconds: lastCommitNanoseconds)
         commitsSinceCheckpoint += 1
         if commitsSinceCheckpoint >= Self.checkpointEveryCommits {
             for entry in stores.values { try entry.changelog.checkpoint() }
