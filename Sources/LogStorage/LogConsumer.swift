@@ -97,8 +97,8 @@ package enum SeekTarget: Sendable, Equatable {
 /// come and go; with ``assign(_:)`` the caller chooses. Positions start at the group's committed
 /// offset, else by ``ConsumerConfig/autoOffsetReset``; a committed offset or position outside the
 /// partition's offsets goes by ``ConsumerConfig/outOfRangeReset``, and every such reset is logged
-/// as a warning with its numbers and kept for ``takeOffsetResets()``. Control batches (transaction markers) take offsets but are never
-/// returned.
+/// as a warning with its numbers and kept for ``takeOffsetResets()``. Control batches
+/// (transaction markers) take offsets but are never returned.
 ///
 /// Thread-safety: one owner thread at a time, like Kafka's consumer.
 package final class LogConsumer {

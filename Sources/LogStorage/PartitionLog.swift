@@ -240,7 +240,10 @@ package final class PartitionLog: @unchecked Sendable {
     /// one batch when there is any, so a reader always makes progress).
     ///
     /// Every batch is CRC-checked; a damaged one is reported with its offset and file position,
-    /// never returned.
+    /// never returned. A read-committed read may return nothing but markers and aborted batches
+    /// (a run of aborted transactions longer than `maxBytes`): a reader moves past them and reads
+    /// on, and is at the end only at ``lastStableOffset`` (``LogConsumer`` does; a Kafka Fetch
+    /// answer hands them on with their aborted transactions, as Kafka does).
     /// - Throws: `.offsetOutOfRange` outside `logStartOffset...logEndOffset`, `.corruptBatch`.
     package func read(
         from offset: Offset, maxBytes: Int, isolation: IsolationLevel = .readUncommitted
