@@ -1,6 +1,7 @@
 package import StreamCore
 import RecordFormat
 import Foundation
+import Logging
 
 /// What a consumer does when it has no valid position in a partition (no committed offset, or
 /// one outside the partition's range): start at the earliest or latest offset, or fail.
@@ -15,6 +16,12 @@ package struct ConsumerConfig: Sendable {
     /// The consumer group; needed for ``LogConsumer/subscribe(_:)`` and for committing.
     package var groupID: String?
     package var autoOffsetReset: OffsetResetPolicy = .latest
+    /// What to do with a position outside the partition's offsets: a committed offset below the
+    /// log start (retention deleted records the group had not read) or past the log end (the log
+    /// was cut short), or a position retention overtook while reading. Nil resets by
+    /// ``autoOffsetReset``, as Kafka does; `.none` fails with `.offsetOutOfRange`. Every reset is
+    /// reported once by ``LogConsumer/takeOffsetResets()``.
+    package var outOfRangeReset: OffsetResetPolicy?
     /// The most records one poll returns.
     package var maxPollRecords: Int = 500
     /// About how many bytes one poll reads per partition.
@@ -37,6 +44,44 @@ package struct ConsumerRecord: Sendable, Equatable {
     package var headers: [RecordHeader]
 }
 
+/// A position a consumer found outside its partition's offsets, and where it went on from.
+package struct OffsetOutOfRange: Sendable, Equatable, CustomStringConvertible {
+    package var topicPartition: TopicPartition
+    /// The group's committed offset, or the consumer's own position when retention deleted
+    /// records under it while it was reading.
+    package var offset: Offset
+    /// Whether ``offset`` is the group's committed offset.
+    package var isCommitted: Bool
+    package var logStartOffset: Offset
+    package var logEndOffset: Offset
+    /// Where the consumer went on from; nil when it failed instead.
+    package var resetTo: Offset?
+
+    package init(topicPartition: TopicPartition, offset: Offset, isCommitted: Bool, logStartOffset: Offset, logEndOffset: Offset,
+                 resetTo: Offset? = nil) {
+        self.topicPartition = topicPartition
+        self.offset = offset
+        self.isCommitted = isCommitted
+        self.logStartOffset = logStartOffset
+        self.logEndOffset = logEndOffset
+        self.resetTo = resetTo
+    }
+
+    /// Below the log start: the records deleted before they were read. Past the log end: the
+    /// records consumed that the log no longer holds.
+    package var recordsLost: Int64 {
+        offset < logStartOffset ? logStartOffset - offset : offset - logEndOffset
+    }
+
+    package var description: String {
+        let below = offset < logStartOffset
+        return "\(topicPartition): \(isCommitted ? "committed offset" : "position") \(offset) is "
+            + (below ? "below the log start" : "past the log end")
+            + " (log start \(logStartOffset), log end \(logEndOffset)): \(recordsLost) records "
+            + (below ? "were deleted before they were read" : "consumed are no longer in the log")
+    }
+}
+
 /// Where to move a consumer's position.
 package enum SeekTarget: Sendable, Equatable {
     case earliest
@@ -50,8 +95,10 @@ package enum SeekTarget: Sendable, Equatable {
 ///
 /// With ``subscribe(_:)`` the group coordinator assigns partitions and rebalances when members
 /// come and go; with ``assign(_:)`` the caller chooses. Positions start at the group's committed
-/// offset, else by ``ConsumerConfig/autoOffsetReset``. Control batches (transaction markers)
-/// take offsets but are never returned.
+/// offset, else by ``ConsumerConfig/autoOffsetReset``; a committed offset or position outside the
+/// partition's offsets goes by ``ConsumerConfig/outOfRangeReset``, and every such reset is logged
+/// as a warning with its numbers and kept for ``takeOffsetResets()``. Control batches
+/// (transaction markers) take offsets but are never returned.
 ///
 /// Thread-safety: one owner thread at a time, like Kafka's consumer.
 package final class LogConsumer {
@@ -62,6 +109,7 @@ package final class LogConsumer {
     private var subscription: Set<TopicName>?
     private var generation: Int32 = -1
     private var nextPartitionIndex = 0
+    private var offsetResets: [OffsetOutOfRange] = []
 
     package init(log: LogManager, config: ConsumerConfig) {
         self.log = log
@@ -126,22 +174,43 @@ package final class LogConsumer {
             if committed.offset >= partition.logStartOffset && committed.offset <= partition.logEndOffset {
                 return committed.offset
             }
-            return try reset(topicPartition, requested: committed.offset)
+            return try outOfRange(topicPartition, at: committed.offset, isCommitted: true)
         }
-        return try reset(topicPartition, requested: nil)
-    }
-
-    private func reset(_ topicPartition: TopicPartition, requested: Offset?) throws(LogError) -> Offset {
-        let partition = try log.partition(topicPartition)
         switch config.autoOffsetReset {
         case .earliest: return partition.logStartOffset
         case .latest: return partition.logEndOffset
-        case .none:
-            if let requested {
-                throw LogError.offsetOutOfRange(topicPartition, requested: requested, earliest: partition.logStartOffset, latest: partition.logEndOffset)
-            }
-            throw LogError(.offsetOutOfRange, "no committed offset for \(topicPartition) and the reset policy is 'none'")
+        case .none: throw LogError(.offsetOutOfRange, "no committed offset for \(topicPartition) and the reset policy is 'none'")
         }
+    }
+
+    /// Resolves a committed offset or position outside the partition's offsets by
+    /// ``ConsumerConfig/outOfRangeReset`` (else ``ConsumerConfig/autoOffsetReset``), keeping the
+    /// reset for ``takeOffsetResets()``.
+    /// - Throws: `.offsetOutOfRange` with every number of ``OffsetOutOfRange`` when the policy
+    ///   is `.none`.
+    private func outOfRange(_ topicPartition: TopicPartition, at offset: Offset, isCommitted: Bool) throws(LogError) -> Offset {
+        let partition = try log.partition(topicPartition)
+        var event = OffsetOutOfRange(topicPartition: topicPartition, offset: offset, isCommitted: isCommitted,
+                                     logStartOffset: partition.logStartOffset, logEndOffset: partition.logEndOffset)
+        let resetTo: Offset
+        switch config.outOfRangeReset ?? config.autoOffsetReset {
+        case .earliest: resetTo = event.logStartOffset
+        case .latest: resetTo = event.logEndOffset
+        case .none: throw LogError(.offsetOutOfRange, event.description)
+        }
+        event.resetTo = resetTo
+        offsetResets.append(event)
+        log.logger.warning("\(event.description); going on from offset \(resetTo), the log \(resetTo == event.logStartOffset ? "start" : "end")", metadata: [
+            "partition": "\(topicPartition)", "group": "\(config.groupID ?? "none")", "recordsLost": "\(event.recordsLost)",
+        ])
+        return resetTo
+    }
+
+    /// The out-of-range positions this consumer reset since the last call, oldest first; each
+    /// is returned once.
+    package func takeOffsetResets() -> [OffsetOutOfRange] {
+        defer { offsetResets = [] }
+        return offsetResets
     }
 
     /// Moves the position in one partition.
@@ -169,7 +238,13 @@ package final class LogConsumer {
     // MARK: Poll
 
     /// Returns the next records of the assigned partitions (at most `maxPollRecords`), visiting
-    /// partitions in turn so none starves. An empty result means every partition is caught up.
+    /// partitions in turn so none starves.
+    ///
+    /// A partition is read on past markers and aborted transactions, however many fetches of
+    /// `fetchBytesMax` that takes, until it yields records or its position reaches its visible
+    /// end, so an empty result means every partition was caught up when it was read. Callers
+    /// that wait for the end ask ``isCaughtUp`` (positions at the last stable offset), which
+    /// stays right when records arrive between two polls.
     package func poll(maxRecords: Int? = nil) throws(LogError) -> [ConsumerRecord] {
         refreshGroupAssignment()
         let limit = maxRecords ?? config.maxPollRecords
@@ -189,28 +264,33 @@ package final class LogConsumer {
         var position = try self.position(topicPartition)
         if position < partition.logStartOffset {
             // Retention removed what this consumer had not read yet.
-            position = try reset(topicPartition, requested: position)
+            position = try outOfRange(topicPartition, at: position, isCommitted: false)
         }
         let visibleEnd = config.isolation == .readCommitted ? partition.lastStableOffset : partition.logEndOffset
-        guard position < visibleEnd else {
-            positions[topicPartition] = position
-            return
-        }
-        let fetched = try partition.read(from: position, maxBytes: config.fetchBytesMax, isolation: config.isolation)
-        batches: for batch in fetched.batches {
-            if batch.header.isControl || LogConsumer.isAborted(batch.header, in: fetched.abortedTransactions) {
-                position = max(position, batch.header.lastOffset + 1)
-                continue
+        let countBefore = records.count
+        // Fetch after fetch while they held only markers and aborted batches: a run of aborted
+        // transactions longer than one fetch must not look like the end.
+        while position < visibleEnd && records.count == countBefore {
+            let fetched = try partition.read(from: position, maxBytes: config.fetchBytesMax, isolation: config.isolation)
+            let before = position
+            batches: for batch in fetched.batches {
+                if batch.header.isControl || LogConsumer.isAborted(batch.header, in: fetched.abortedTransactions) {
+                    position = max(position, batch.header.lastOffset + 1)
+                    continue
+                }
+                let decoded = try formatCall("reading \(topicPartition)") { () throws(RecordFormatError) in try batch.records() }
+                for record in decoded where record.offset >= position {
+                    if records.count >= limit { break batches }
+                    records.append(ConsumerRecord(
+                        topicPartition: topicPartition, offset: record.offset, timestamp: record.timestamp,
+                        key: record.key, value: record.value, headers: record.headers))
+                    position = record.offset + 1
+                }
+                if records.count < limit { position = max(position, batch.header.lastOffset + 1) }
             }
-            let decoded = try formatCall("reading \(topicPartition)") { () throws(RecordFormatError) in try batch.records() }
-            for record in decoded where record.offset >= position {
-                if records.count >= limit { break batches }
-                records.append(ConsumerRecord(
-                    topicPartition: topicPartition, offset: record.offset, timestamp: record.timestamp,
-                    key: record.key, value: record.value, headers: record.headers))
-                position = record.offset + 1
-            }
-            if records.count < limit { position = max(position, batch.header.lastOffset + 1) }
+            // A read that moved nothing (no batch below the visible end) ends this poll; the
+            // position stays, so ``isCaughtUp`` does not claim the end.
+            if position == before { break }
         }
         positions[topicPartition] = position
     }
@@ -259,6 +339,14 @@ package final class LogConsumer {
             lags[topicPartition] = max(0, end - from)
         }
         return lags
+    }
+
+    /// Whether every assigned partition's position has reached its visible end: the last stable
+    /// offset when reading committed, the log end otherwise. This, not an empty poll, is what
+    /// "caught up" means; it is true with nothing assigned.
+    package var isCaughtUp: Bool {
+        guard let lags = try? lag() else { return false }
+        return lags.values.allSatisfy { $0 == 0 }
     }
 
     /// Leaves the group (its partitions are reassigned to the other members).

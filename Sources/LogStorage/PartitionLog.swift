@@ -71,6 +71,9 @@ package final class PartitionLog: @unchecked Sendable {
     private var producersExpiredSinceCleaning = false
     /// Set by `close()`; a pass planned after it does nothing.
     private(set) var isClosed = false
+    /// Records below this were deleted by ``deleteRecords(below:)`` (it may lie inside the first
+    /// segment); the log start offset is the larger of it and the first segment's base offset.
+    var recordsStartOffset = Offset(0)
 
     /// Opens (and recovers) the partition in `directory`, creating its first segment when empty.
     init(topicPartition: TopicPartition, directory: String, config: TopicConfig, storage: any Storage,
@@ -85,14 +88,19 @@ package final class PartitionLog: @unchecked Sendable {
         try storageCall("creating \(directory)") { () throws(StorageError) in try storage.createDirectory(directory) }
         try completeInterruptedSwaps()
         try loadSegments()
+        try loadLogStart()
     }
 
     // MARK: Bounds
 
+    /// The first readable offset: the first segment's base offset, or past it when records
+    /// were deleted below an offset inside that segment (``deleteRecords(below:)``).
     package var logStartOffset: Offset {
         lock.lock(); defer { lock.unlock() }
-        return segments[0].baseOffset
+        return logStartOffsetLocked
     }
+
+    private var logStartOffsetLocked: Offset { max(segments[0].baseOffset, recordsStartOffset) }
 
     package var logEndOffset: Offset {
         lock.lock(); defer { lock.unlock() }
@@ -242,13 +250,16 @@ package final class PartitionLog: @unchecked Sendable {
     /// one batch when there is any, so a reader always makes progress).
     ///
     /// Every batch is CRC-checked; a damaged one is reported with its offset and file position,
-    /// never returned.
+    /// never returned. A read-committed read may return nothing but markers and aborted batches
+    /// (a run of aborted transactions longer than `maxBytes`): a reader moves past them and reads
+    /// on, and is at the end only at ``lastStableOffset`` (``LogConsumer`` does; a Kafka Fetch
+    /// answer hands them on with their aborted transactions, as Kafka does).
     /// - Throws: `.offsetOutOfRange` outside `logStartOffset...logEndOffset`, `.corruptBatch`.
     package func read(
         from offset: Offset, maxBytes: Int, isolation: IsolationLevel = .readUncommitted
     ) throws(LogError) -> FetchResult {
         lock.lock(); defer { lock.unlock() }
-        let start = segments[0].baseOffset
+        let start = logStartOffsetLocked
         let end = segments[segments.count - 1].nextOffset
         guard offset >= start, offset <= end else {
             throw LogError.offsetOutOfRange(topicPartition, requested: offset, earliest: start, latest: end)
@@ -346,7 +357,7 @@ package final class PartitionLog: @unchecked Sendable {
                 let records = try formatCall("reading \(self.topicPartition)") { () throws(RecordFormatError) in
                     try RecordBatch(bytes: Array(batch.bytes)).records()
                 }
-                if let record = records.first(where: { $0.timestamp >= timestamp }) {
+                if let record = records.first(where: { $0.timestamp >= timestamp && $0.offset >= self.logStartOffsetLocked }) {
                     found = record.offset
                     return false
                 }

@@ -77,13 +77,27 @@ struct ConsumeCommand: ParsableCommand {
                 if records.isEmpty {
                     output.flush()
                     if group != nil { try consumer.commit() }
-                    if !follow { break }
+                    if !follow {
+                        // The end is every position at its visible end (the last stable offset,
+                        // read-committed), never merely an empty poll.
+                        guard consumer.isCaughtUp else { throw CLIError(try Self.stoppedShort(consumer, topic: name)) }
+                        break
+                    }
                     Thread.sleep(forTimeInterval: 0.05)
                 }
             }
             output.flush()
             if group != nil { try consumer.commit() }
         }
+    }
+}
+
+extension ConsumeCommand {
+    /// Why a read stopped below the end: the partitions whose positions a poll could not move.
+    static func stoppedShort(_ consumer: LogConsumer, topic: TopicName) throws -> String {
+        let behind = try consumer.lag().filter { $0.value > 0 }.sorted { $0.key < $1.key }
+        let detail = try behind.map { "\($0.key) at offset \(try consumer.position($0.key)), \($0.value) below its end" }
+        return "reading \(topic) made no progress: \(detail.joined(separator: "; "))"
     }
 }
 

@@ -57,7 +57,10 @@ struct DemoCommand: ParsableCommand {
             var samples: [String] = []
             while true {
                 let records = try consumer.poll(maxRecords: 5000)
-                if records.isEmpty { break }
+                if records.isEmpty {
+                    guard consumer.isCaughtUp else { throw CLIError(try ConsumeCommand.stoppedShort(consumer, topic: topic)) }
+                    break
+                }
                 for record in records {
                     guard let value = record.value, let orderID = OrderEvents.orderID(in: value), orderID.hasPrefix("ORD-\(runID)-") else { continue }
                     if expected.remove(orderID) == nil { duplicates += 1 } else { seen += 1 }

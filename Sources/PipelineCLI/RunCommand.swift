@@ -8,7 +8,7 @@ import Sluice
 import Foundation
 
 /// `pipeline run NAME [--until-idle] [--threads N] [--store-backend STORE=rocksdb] [--guarantee G]
-/// [--commit-interval D] [--data-dir DIR]`: runs a pipeline of the catalog over the data directory,
+/// [--commit-interval D] [--offset-out-of-range fail|earliest|latest] [--data-dir DIR]`: runs a pipeline of the catalog over the data directory,
 /// exactly-once unless the pipeline or `--guarantee at-least-once` says otherwise. Ctrl-C commits what is done and exits; running it
 /// again resumes exactly where it committed.
 struct RunCommand: ParsableCommand {
@@ -27,6 +27,10 @@ struct RunCommand: ParsableCommand {
     var guarantee: String?
     @Option(name: .customLong("commit-interval"), help: "How long one commit collects records (e.g. 10ms, 100ms, 1s), overriding the pipeline's setting.")
     var commitInterval: String?
+    @Option(name: .customLong("offset-out-of-range"), help: ArgumentHelp(
+        "What to do with a committed offset outside its partition (retention deleted unread records, or the log was cut short), overriding the pipeline's setting: fail (stop with an error), earliest (go on from the log start) or latest (from the log end); both go on with a warning and count the records lost.",
+        valueName: "fail|earliest|latest"))
+    var offsetOutOfRange: String?
     @OptionGroup var data: DataDirectoryOptions
 
     func validate() throws {
@@ -60,6 +64,12 @@ struct RunCommand: ParsableCommand {
         configuration.storeBackends.merge(overrides) { _, override in override }
         if let guarantee { configuration.guarantee = try parseGuarantee(guarantee) }
         if let commitInterval { configuration.commitInterval = .milliseconds(try parseCommitInterval(commitInterval)) }
+        if let offsetOutOfRange {
+            guard let policy = OffsetOutOfRangePolicy(rawValue: offsetOutOfRange) else {
+                throw CLIError("invalid --offset-out-of-range '\(offsetOutOfRange)' (fail, earliest or latest)")
+            }
+            configuration.offsetOutOfRange = policy
+        }
         let pipeline: any PipelineDefinition = configuration == defined.configuration ? defined : ReconfiguredPipeline(defined, configuration: configuration)
         try withEngine(data, command: "run \(name)") { log, coordinator in
             log.startBackgroundMaintenance()
@@ -86,8 +96,16 @@ struct RunCommand: ParsableCommand {
             reporter.finish()
             let progress = runner.progress
             let seconds = max(Date().timeIntervalSince(started), 0.001)
-            print("\(pipeline.name): processed \(progress.recordsProcessed) records in \(String(format: "%.2f", seconds)) s (\(Int(Double(progress.recordsProcessed) / seconds)) records/s), dead-lettered \(progress.deadLettered), lag \(progress.lag)\(progress.skipped > 0 ? ", skipped \(progress.skipped)" : "")")
+            print("\(pipeline.name): processed \(progress.recordsProcessed) records in \(String(format: "%.2f", seconds)) s (\(Int(Double(progress.recordsProcessed) / seconds)) records/s), dead-lettered \(progress.deadLettered), lag \(progress.lag)\(progress.skipped > 0 ? ", skipped \(progress.skipped)" : "")\(Self.recordsLostText(progress.recordsLost))")
         }
+    }
+}
+
+extension RunCommand {
+    /// `, records lost: orders/0 170, orders/1 3` for the summary line; empty when none were.
+    static func recordsLostText(_ lost: [TopicPartition: Int64]) -> String {
+        guard !lost.isEmpty else { return "" }
+        return ", records lost: " + lost.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     }
 }
 

@@ -1,5 +1,5 @@
 package import Sluice
-import StreamCore
+package import StreamCore
 package import LogStorage
 package import Transactions
 import Foundation
@@ -12,15 +12,41 @@ package struct PipelineProgress: Sendable, Equatable {
     package var skipped = 0
     /// Read-committed records not yet processed, over all input partitions.
     package var lag: Int64 = 0
+    /// Records lost to out-of-range resets (``PipelineConfiguration/offsetOutOfRange``
+    /// `.earliest` or `.latest`), per input partition; empty when none happened.
+    package var recordsLost: [TopicPartition: Int64] = [:]
+
+    /// The progress of these workers, summed.
+    init(of workers: [PipelineWorker]) {
+        for worker in workers {
+            recordsProcessed += worker.recordsProcessed
+            deadLettered += worker.deadLettered
+            skipped += worker.skipped
+            lag += worker.lag
+            recordsLost.merge(worker.recordsLost, uniquingKeysWith: +)
+        }
+    }
+
+    package init() {}
+
+    /// Adds another part's counts (workers own disjoint partitions).
+    mutating func add(_ part: PipelineProgress) {
+        recordsProcessed += part.recordsProcessed
+        deadLettered += part.deadLettered
+        skipped += part.skipped
+        lag += part.lag
+        recordsLost.merge(part.recordsLost, uniquingKeysWith: +)
+    }
 }
 
 /// Runs a pipeline over a data directory: one ``PipelineWorker`` per input partition, stepped
 /// in turn on the calling thread.
 ///
 /// Source topics must exist and have the same number of partitions (worker P reads partition P
-/// of each). Sink topics, internal (repartition) topics and the dead-letter topic
-/// `<pipeline>.dlq` are created like the first source when missing. A pipeline whose replay was
-/// interrupted (``PipelineReplay``) is refused until the replay is run again.
+/// of each). Sink topics, internal (repartition) topics and the dead-letter topics are created
+/// with the sources' partition count when missing, configured by ``RuntimeTopics`` (never like
+/// a source). A pipeline whose replay was interrupted (``PipelineReplay``) is refused until the
+/// replay is run again.
 package final class PipelineRunner {
     package let pipeline: any PipelineDefinition
     private let log: LogManager
@@ -43,7 +69,7 @@ package final class PipelineRunner {
         guard let first = sources.first else { throw PipelineRunError("pipeline '\(pipeline.name)' reads no topic") }
         for name in topology.internalTopics {
             let topic = try TopicName(validating: name)
-            if !log.hasTopic(topic) { try log.createTopic(topic, config: first.config) }
+            if !log.hasTopic(topic) { try log.createTopic(topic, config: RuntimeTopics.repartition(partitionCount: first.partitionCount)) }
         }
         for source in try topology.sourceTopics.map({ try log.topic(named: $0) }) where source.partitionCount != first.partitionCount {
             throw PipelineRunError("""
@@ -51,9 +77,12 @@ package final class PipelineRunner {
                 \(source.name) has \(source.partitionCount)
                 """)
         }
-        for name in topology.sinkTopics + [DeadLetters.topic(for: pipeline.name)] + topology.deadLetterTopics {
+        let settings = topology.sinkTopicSettings
+        for name in topology.sinkTopics + [DeadLetters.topic(for: pipeline.name)] + topology.deadLetterTopics where !internalTopics.contains(name) {
             let topic = try TopicName(validating: name)
-            if !log.hasTopic(topic) { try log.createTopic(topic, config: first.config) }
+            if !log.hasTopic(topic) {
+                try log.createTopic(topic, config: RuntimeTopics.output(partitionCount: first.partitionCount, settings: settings[name] ?? .standard))
+            }
         }
         workers = try (0..<first.partitionCount).map { partition in
             try PipelineWorker(pipeline: pipeline, topology: topology, partition: Int32(partition),
@@ -62,12 +91,7 @@ package final class PipelineRunner {
         }
     }
 
-    package var progress: PipelineProgress {
-        PipelineProgress(recordsProcessed: workers.reduce(0) { $0 + $1.recordsProcessed },
-                         deadLettered: workers.reduce(0) { $0 + $1.deadLettered },
-                         skipped: workers.reduce(0) { $0 + $1.skipped },
-                         lag: workers.reduce(0) { $0 + $1.lag })
-    }
+    package var progress: PipelineProgress { PipelineProgress(of: workers) }
 
     /// Steps every worker once.
     /// - Returns: how many records they processed.

@@ -61,6 +61,11 @@ final class PipelineWorker: ProcessingContext {
     private(set) var recordsProcessed = 0
     private(set) var deadLettered = 0
     private(set) var skipped = 0
+    /// Records lost to out-of-range resets (``PipelineConfiguration/offsetOutOfRange``), per
+    /// input partition.
+    private(set) var recordsLost: [TopicPartition: Int64] = [:]
+    /// Deletes the consumed prefix of the worker's repartition partitions after commits.
+    private var repartitionPurge: RepartitionPurge
     /// The failure policy's state (see ``RecordRetries``) and the counts a retry's abort undoes.
     private let retries: RecordRetries
     private var uncommittedCounts = (records: 0, deadLettered: 0, skipped: 0)
@@ -113,14 +118,27 @@ final class PipelineWorker: ProcessingContext {
         var config = ConsumerConfig(groupID: group)
         config.isolation = .readCommitted
         config.autoOffsetReset = .earliest
+        switch configuration.offsetOutOfRange {
+        case .fail: config.outOfRangeReset = OffsetResetPolicy.none
+        case .earliest: config.outOfRangeReset = .earliest
+        case .latest: config.outOfRangeReset = .latest
+        }
         config.maxPollRecords = pollRecordsMax
         consumer = LogConsumer(log: log, config: config)
         var assigned: [TopicPartition] = []
         for topic in topology.sourceTopics {
             assigned.append(TopicPartition(try TopicName(validating: topic), PartitionID(partition)))
         }
+        let internalTopics = Set(topology.internalTopics)
+        var repartitions: [TopicPartition: PartitionLog] = [:]
+        for topicPartition in assigned where internalTopics.contains(topicPartition.topic.rawValue) {
+            repartitions[topicPartition] = try log.partition(topicPartition)
+        }
+        repartitionPurge = RepartitionPurge(partitions: repartitions, nowNanoseconds: log.clock.monotonicNanoseconds())
         try consumer.assign(assigned)
         handlers = topology.compile(for: self)
+        // Resolve the committed offsets now, so one out of range stops the start, loudly.
+        try resolvePositions()
     }
 
     // MARK: ProcessingContext
@@ -158,7 +176,7 @@ final class PipelineWorker: ProcessingContext {
     @discardableResult
     func step() throws -> Int {
         if retries.isPaused(atNanoseconds: log.clock.monotonicNanoseconds()) { return 0 }
-        let records = try mergesByTimestamp ? pollInTimestampOrder() : consumer.poll()
+        let records = try mergesByTimestamp ? pollInTimestampOrder() : pollSources()
         if !records.isEmpty && !inTransaction {
             if case .transactional(let producer) = output { try producer.beginTransaction() }
             inTransaction = true
@@ -226,6 +244,7 @@ final class PipelineWorker: ProcessingContext {
         uncommittedCounts = (0, 0, 0)
         for entry in stores.values { try entry.changelog.transactionCommitted() }
         lastCommitNanoseconds = log.clock.monotonicNanoseconds()
+        try repartitionPurge.committed(positions, nowNanoseconds: lastCommitNanoseconds)
         commitsSinceCheckpoint += 1
         if commitsSinceCheckpoint >= Self.checkpointEveryCommits {
             for entry in stores.values { try entry.changelog.checkpoint() }
@@ -253,7 +272,7 @@ final class PipelineWorker: ProcessingContext {
     /// (at most `pollRecordsMax`): it stops at a partition whose buffer ran dry while it still
     /// has records to read, since one of those may be older than every buffered record.
     private func pollInTimestampOrder() throws -> [ConsumerRecord] {
-        for record in try consumer.poll() { buffered[record.topicPartition, default: []].append(record) }
+        for record in try pollSources() { buffered[record.topicPartition, default: []].append(record) }
         let unread = try consumer.lag()
         let assignment = consumer.assignment
         var result: [ConsumerRecord] = []
@@ -274,6 +293,44 @@ final class PipelineWorker: ProcessingContext {
             result.append(record)
         }
         return result
+    }
+
+    /// Polls the consumer, holding it to ``PipelineConfiguration/offsetOutOfRange``.
+    private func pollSources() throws -> [ConsumerRecord] {
+        let records: [ConsumerRecord]
+        do {
+            records = try consumer.poll()
+        } catch {
+            throw offsetOutOfRangeFailure(error)
+        }
+        countOffsetResets()
+        return records
+    }
+
+    /// Resolves every input position now (at start), so a committed offset out of range stops
+    /// the pipeline before it does anything, or is reset and counted.
+    private func resolvePositions() throws {
+        do {
+            for topicPartition in consumer.assignment { _ = try consumer.position(topicPartition) }
+        } catch {
+            throw offsetOutOfRangeFailure(error)
+        }
+        countOffsetResets()
+    }
+
+    /// A position out of range under the `.fail` policy as the error that stops the pipeline,
+    /// saying how to go on; any other error as it is.
+    private func offsetOutOfRangeFailure(_ error: LogError) -> any Error {
+        guard error.code == .offsetOutOfRange else { return error }
+        return PipelineRunError("""
+            pipeline '\(pipelineName)': \(error.message); its offset-out-of-range policy is fail \
+            (to go on from the log start: PipelineConfiguration.offsetOutOfRange = .earliest, or run with --offset-out-of-range earliest)
+            """)
+    }
+
+    /// Counts the records lost to the resets the consumer made (it logged each as a warning).
+    private func countOffsetResets() {
+        for reset in consumer.takeOffsetResets() { recordsLost[reset.topicPartition, default: 0] += reset.recordsLost }
     }
 
     /// Read-committed lag of the worker's input partitions, buffered records included.

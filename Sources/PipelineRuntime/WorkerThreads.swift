@@ -58,10 +58,7 @@ final class WorkerThreads: @unchecked Sendable {
                 }
                 return
             }
-            let progress = PipelineProgress(recordsProcessed: workers.reduce(0) { $0 + $1.recordsProcessed },
-                                            deadLettered: workers.reduce(0) { $0 + $1.deadLettered },
-                                            skipped: workers.reduce(0) { $0 + $1.skipped },
-                                            lag: workers.reduce(0) { $0 + $1.lag })
+            let progress = PipelineProgress(of: workers)
             let idle = processed == 0 && progress.lag == 0 && !workers.contains(where: \.hasUncommittedWork)
             withLock {
                 snapshots[index] = progress
@@ -74,12 +71,7 @@ final class WorkerThreads: @unchecked Sendable {
     /// The workers' progress, summed over the threads.
     var progress: PipelineProgress {
         withLock {
-            snapshots.reduce(into: PipelineProgress()) { total, part in
-                total.recordsProcessed += part.recordsProcessed
-                total.deadLettered += part.deadLettered
-                total.skipped += part.skipped
-                total.lag += part.lag
-            }
+            snapshots.reduce(into: PipelineProgress()) { total, part in total.add(part) }
         }
     }
 

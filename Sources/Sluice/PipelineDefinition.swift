@@ -51,10 +51,18 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var threads: Int?
     /// What happens to records that fail, per failure point, and the backoff between retries.
     public var retry: RetryPolicy
+    /// What the pipeline does when a committed offset is outside its source partition (below
+    /// the log start after retention, past the log end after a truncation), or retention deletes
+    /// records under it before it read them. `.fail` by default under both guarantees: going on
+    /// either skips records (below the start), which neither guarantee allows, or reprocesses
+    /// records whose effects are already committed (past the end), which breaks exactly-once and
+    /// is only sometimes what an at-least-once pipeline wants; so going on must be chosen.
+    public var offsetOutOfRange: OffsetOutOfRangePolicy
 
     public init(
         guarantee: Guarantee = .exactlyOnce, commitInterval: Duration = .milliseconds(100), consumerGroup: String? = nil,
-        retry: RetryPolicy = RetryPolicy(), threads: Int? = nil, storeBackends: [String: StoreBackend] = [:]
+        retry: RetryPolicy = RetryPolicy(), threads: Int? = nil, storeBackends: [String: StoreBackend] = [:],
+        offsetOutOfRange: OffsetOutOfRangePolicy = .fail
     ) {
         precondition(threads.map { $0 >= 1 } ?? true, "a pipeline needs at least one thread")
         self.guarantee = guarantee
@@ -63,7 +71,23 @@ public struct PipelineConfiguration: Sendable, Equatable {
         self.retry = retry
         self.threads = threads
         self.storeBackends = storeBackends
+        self.offsetOutOfRange = offsetOutOfRange
     }
+}
+
+/// What a pipeline does with a committed offset (or position) outside its source partition's
+/// offsets. Whatever it does, it says so: `.fail` stops the pipeline with an error naming the
+/// topic, partition, committed offset, log start and end and the records lost; the others log a
+/// warning with the same numbers and count the records lost per partition in the run's
+/// statistics.
+public enum OffsetOutOfRangePolicy: String, Sendable, Equatable, CaseIterable {
+    /// Stop the pipeline (the default).
+    case fail
+    /// Go on from the partition's log start offset: below the start, the deleted records are
+    /// lost; past the end (a truncated log), every record there is processed again.
+    case earliest
+    /// Go on from the partition's log end offset: every record there now is skipped.
+    case latest
 }
 
 /// Where a state store keeps its committed state. Either way the store is transactional, has a

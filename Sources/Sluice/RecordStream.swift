@@ -219,9 +219,10 @@ public struct RecordStream<Key, Value> {
     }
 
     /// Writes every record to a topic, encoding key and value with the given serdes. Keyed
-    /// records go to the partition Kafka's default partitioner picks.
-    public func sink(_ topic: String, key: Serde<Key>, value: Serde<Value>) -> Topology {
-        attachSink(to: node, graph: graph, topic: topic) { record in (try key.encode(record.key), try value.encode(record.value)) }
+    /// records go to the partition Kafka's default partitioner picks. `settings` configure the
+    /// topic when the runtime creates it (see ``SinkTopic``).
+    public func sink(_ topic: String, key: Serde<Key>, value: Serde<Value>, topic settings: SinkTopic = .standard) -> Topology {
+        attachSink(to: node, graph: graph, topic: topic, settings: settings) { record in (try key.encode(record.key), try value.encode(record.value)) }
     }
 }
 
@@ -229,10 +230,10 @@ public struct RecordStream<Key, Value> {
 /// `encode` gives (a nil value is a tombstone), its timestamp and headers; any failure is a
 /// produce-stage failure of operator `sink-<topic>`.
 func attachSink<Key, Value>(
-    to node: StreamNode<Key, Value>, graph: TopologyGraph, topic: String,
+    to node: StreamNode<Key, Value>, graph: TopologyGraph, topic: String, settings: SinkTopic,
     encode: @escaping (StreamRecord<Key, Value>) throws -> (key: [UInt8]?, value: [UInt8]?)
 ) -> Topology {
-    graph.addSink(topic)
+    graph.addSink(topic, settings: settings)
     let operatorName = "sink-\(topic)"
     node.attach { context in
         { record in
@@ -250,7 +251,7 @@ func attachSink<Key, Value>(
 
 extension RecordStream where Key == String {
     /// Writes every record to a topic with its string key.
-    public func sink(_ topic: String, value: Serde<Value>) -> Topology {
-        sink(topic, key: .string, value: value)
+    public func sink(_ topic: String, value: Serde<Value>, topic settings: SinkTopic = .standard) -> Topology {
+        sink(topic, key: .string, value: value, topic: settings)
     }
 }

@@ -97,9 +97,10 @@ public struct Table<Key, Value> {
     }
 
     /// Writes the table's changes to a topic: each new value, and a tombstone (null value) for
-    /// each deleted key, so the topic read as a table equals this one.
-    public func sink(_ topic: String, key: Serde<Key>, value: Serde<Value>) -> Topology {
-        attachSink(to: changes, graph: graph, topic: topic) { record in
+    /// each deleted key, so the topic read as a table equals this one. `settings` configure the
+    /// topic when the runtime creates it (``SinkTopic/compacted`` keeps it a table forever).
+    public func sink(_ topic: String, key: Serde<Key>, value: Serde<Value>, topic settings: SinkTopic = .standard) -> Topology {
+        attachSink(to: changes, graph: graph, topic: topic, settings: settings) { record in
             (try key.encode(record.key), try record.value.newValue.map(value.encode))
         }
     }
@@ -112,7 +113,7 @@ extension Table where Key == String {
     }
 
     /// Writes the table's changes to a topic with their string keys.
-    public func sink(_ topic: String, value: Serde<Value>) -> Topology {
-        sink(topic, key: .string, value: value)
+    public func sink(_ topic: String, value: Serde<Value>, topic settings: SinkTopic = .standard) -> Topology {
+        sink(topic, key: .string, value: value, topic: settings)
     }
 }

@@ -31,6 +31,12 @@ public struct Topology: Sendable {
     /// The topics the pipeline writes (its internal topics included).
     public var sinkTopics: [String] { graphs.flatMap { graph in graph.sinkTopics.map { graph.resolve($0) } }.uniqued() }
 
+    /// The topic settings sinks declared (``SinkTopic``), by topic; sinks that declared none
+    /// are not listed (they get ``SinkTopic/standard``).
+    public var sinkTopicSettings: [String: SinkTopic] {
+        graphs.reduce(into: [:]) { settings, graph in settings.merge(graph.sinkSettings) { first, _ in first } }
+    }
+
     /// The topics the pipeline both writes and reads itself (repartition topics); the runtime
     /// creates them with the partition count of the sources.
     public var internalTopics: [String] {
@@ -105,6 +111,7 @@ final class TopologyGraph: @unchecked Sendable {
     private var ownSinkTopics: [TopicReference] = []
     private var ownStoreNames: [String] = []
     private var ownDeadLetterTopics: [String] = []
+    private var ownSinkSettings: [String: SinkTopic] = [:]
     private var ownOperatorCount = 0
     /// Set by ``Topology/named(_:)``; internal topic names are built from it.
     fileprivate var ownPipelineName = "pipeline"
@@ -120,6 +127,7 @@ final class TopologyGraph: @unchecked Sendable {
     var sinkTopics: [TopicReference] { root.ownSinkTopics }
     var storeNames: [String] { root.ownStoreNames }
     var deadLetterTopics: [String] { root.ownDeadLetterTopics }
+    var sinkSettings: [String: SinkTopic] { root.ownSinkSettings }
     var pipelineName: String {
         get { root.ownPipelineName }
         set { root.ownPipelineName = newValue }
@@ -127,6 +135,14 @@ final class TopologyGraph: @unchecked Sendable {
 
     func addSource(_ entry: SourceEntry) { root.ownSources.append(entry) }
     func addSink(_ topic: String) { root.ownSinkTopics.append(.external(topic)) }
+    /// A sink with topic settings; two sinks of one topic must not declare different ones.
+    func addSink(_ topic: String, settings: SinkTopic) {
+        addSink(topic)
+        guard settings != .standard else { return }
+        let graph = root
+        precondition(graph.ownSinkSettings[topic].map { $0 == settings } ?? true, "two sinks declare different settings for topic '\(topic)'")
+        graph.ownSinkSettings[topic] = settings
+    }
     func addSink(_ topic: TopicReference) { root.ownSinkTopics.append(topic) }
     func addDeadLetterTopic(_ topic: String) { root.ownDeadLetterTopics.append(topic) }
     func addStore(_ name: String) {
@@ -160,11 +176,13 @@ final class TopologyGraph: @unchecked Sendable {
         target.ownSources += absorbed.ownSources
         target.ownSinkTopics += absorbed.ownSinkTopics
         target.ownDeadLetterTopics += absorbed.ownDeadLetterTopics
+        target.ownSinkSettings.merge(absorbed.ownSinkSettings) { mine, _ in mine }
         for name in absorbed.ownStoreNames { addStore(name) }
         target.ownOperatorCount += absorbed.ownOperatorCount
         absorbed.ownSources = []
         absorbed.ownSinkTopics = []
         absorbed.ownDeadLetterTopics = []
+        absorbed.ownSinkSettings = [:]
         absorbed.ownStoreNames = []
         absorbed.forward = target
     }

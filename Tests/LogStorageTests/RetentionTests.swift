@@ -149,7 +149,7 @@ import Testing
         case .none:
             let error = logError { try consumer.poll() }
             #expect(error?.code == .offsetOutOfRange)
-            #expect(error?.message.contains("earliest 4") == true, "\(error?.message ?? "")")
+            #expect(error?.message.contains("log start 4") == true, "\(error?.message ?? "")")
         }
         // A committed offset that retention passed is reset the same way by a new member.
         try log.offsets.commit(group: "g", offsets: [Self.events: CommittedOffset(offset: 2)])
