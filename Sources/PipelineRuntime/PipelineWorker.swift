@@ -27,6 +27,11 @@ import StateStores
 /// transactional id once at start, so an exactly-once run's open transaction is finished before
 /// the stores restore.
 ///
+/// A record has its whole effect or none: its outputs are held until it has gone through every
+/// operator, and its store writes are undone back to the savepoint set after the record before
+/// it, so a record that fails (whatever the verdict: dead-letter, skip, retry, fail) leaves no
+/// output and no staged write behind — only its dead letter, when it gets one.
+///
 /// - Invariant: exactly-once, outputs, dead letters, state changes and consumed offsets of the
 ///   worker commit in one transaction; its stores' committed state is the fold of its committed
 ///   changelog.
@@ -44,6 +49,11 @@ final class PipelineWorker: ProcessingContext {
     private let output: WorkerOutput
     private let consumer: LogConsumer
     private var stores: [String: (store: any KeyValueAccess, changelog: StoreChangelog)] = [:]
+    /// The stores again, for the per-record savepoints.
+    private var storeList: [any KeyValueAccess] = []
+    /// The current record's outputs, sent once it went through every operator; dropped when it
+    /// fails.
+    private var recordOutputs: [(topic: TopicName, record: RawRecord)] = []
     private var handlers: [String: (RawRecord) throws -> Void] = [:]
     /// Output topic names, validated once.
     private var topicNames: [String: TopicName] = [:]
@@ -109,6 +119,7 @@ final class PipelineWorker: ProcessingContext {
                                                partition: PartitionID(partition), partitionCount: partitionCount)
             _ = try changelog.restore()
             stores[name] = (store, changelog)
+            storeList.append(store)
         }
         var config = ConsumerConfig(groupID: group)
         config.isolation = .readCommitted
@@ -130,14 +141,22 @@ final class PipelineWorker: ProcessingContext {
         return StoreAdapter(store: entry.store)
     }
 
+    /// Holds `record` until the record being processed has gone through every operator.
+    /// - Throws: an invalid topic name (a produce-stage failure of the emitting operator).
     func emit(_ record: RawRecord) throws {
-        let topic: TopicName
-        if let known = topicNames[record.topic] {
-            topic = known
-        } else {
-            topic = try TopicName(validating: record.topic)
-            topicNames[record.topic] = topic
-        }
+        recordOutputs.append((try topicName(record.topic), record))
+    }
+
+    /// The validated name of `topic`, validated once.
+    private func topicName(_ topic: String) throws -> TopicName {
+        if let known = topicNames[topic] { return known }
+        let validated = try TopicName(validating: topic)
+        topicNames[topic] = validated
+        return validated
+    }
+
+    /// Sends one output or dead letter in the open transaction (at-least-once: to the producer).
+    private func send(_ record: RawRecord, to topic: TopicName) throws {
         let headers = record.headers.map { RecordHeader(key: $0.key, value: $0.value) }
         switch output {
         case .transactional(let producer):
@@ -171,9 +190,11 @@ final class PipelineWorker: ProcessingContext {
             do {
                 try handlers[raw.topic]?(raw)
             } catch let failure as RecordFailure {
+                rollBackRecord()
                 switch retries.decide(failure, source: raw, now: log.clock.now().rawValue, monotonicNanoseconds: log.clock.monotonicNanoseconds()) {
                 case .deadLetter(let attempts, let first, let last):
-                    try emit(DeadLetters.record(for: failure, source: raw, pipeline: pipelineName, attempts: attempts, firstFailure: first, lastFailure: last))
+                    let letter = DeadLetters.record(for: failure, source: raw, pipeline: pipelineName, attempts: attempts, firstFailure: first, lastFailure: last)
+                    try send(letter, to: topicName(letter.topic))
                     uncommittedCounts.deadLettered += 1
                 case .skip: uncommittedCounts.skipped += 1
                 case .fail: throw failure
@@ -181,7 +202,13 @@ final class PipelineWorker: ProcessingContext {
                     try abortAndRewind()
                     return 0
                 }
+                uncommittedCounts.records += 1
+                continue
+            } catch {
+                rollBackRecord()
+                throw error
             }
+            try keepRecord()
             uncommittedCounts.records += 1
         }
         let now = log.clock.monotonicNanoseconds()
@@ -189,6 +216,23 @@ final class PipelineWorker: ProcessingContext {
             try commit()
         }
         return records.count
+    }
+
+    /// After a record went through every operator: its store writes are kept (a savepoint) and
+    /// its outputs sent.
+    @inline(__always)
+    private func keepRecord() throws {
+        for store in storeList { store.setSavepoint() }
+        guard !recordOutputs.isEmpty else { return }
+        for output in recordOutputs { try send(output.record, to: output.topic) }
+        recordOutputs.removeAll(keepingCapacity: true)
+    }
+
+    /// After a record failed: its store writes are undone back to the savepoint and its held
+    /// outputs dropped, so nothing of it commits (but its dead letter, when it gets one).
+    private func rollBackRecord() {
+        for store in storeList { store.rollBackToSavepoint() }
+        recordOutputs.removeAll(keepingCapacity: true)
     }
 
     /// Commits what is open: changelogs and offsets join the transaction, then stores apply.
