@@ -32,6 +32,12 @@ import StateStores
 /// it, so a record that fails (whatever the verdict: dead-letter, skip, retry, fail) leaves no
 /// output and no staged write behind — only its dead letter, when it gets one.
 ///
+/// With crash quarantine on (``PipelineRunner``'s `quarantinesCrashes`, as `pipeline run` runs),
+/// the worker writes an ``InFlightMarker`` before its operators get polled records, and a start
+/// that finds the process died with the same records in flight narrows them down and
+/// dead-letters the record that kills the process (``CrashQuarantine``). The narrowing
+/// transactions and the killer's dead letter commit like any other, offsets included.
+///
 /// - Invariant: exactly-once, outputs, dead letters, state changes and consumed offsets of the
 ///   worker commit in one transaction; its stores' committed state is the fold of its committed
 ///   changelog.
@@ -74,12 +80,30 @@ final class PipelineWorker: ProcessingContext {
     /// The failure policy's state (see ``RecordRetries``) and the counts a retry's abort undoes.
     private let retries: RecordRetries
     private var uncommittedCounts = (records: 0, deadLettered: 0, skipped: 0)
+    /// Where the open transaction started: the committed offset of each input partition.
+    private var transactionStart: [TopicPartition: Offset] = [:]
+    /// Records handed to the operators since ``transactionStart`` (in the open transaction).
+    private var transactionRecords = 0
+    /// The crash-loop defence; nil when off.
+    private var quarantine: CrashQuarantine?
+    /// `state/<pipeline>/inflight/<partition>`, open while quarantine is on.
+    private var inFlightFile: (any StorageFile)?
+    private let inFlightPath: String
+    private var inFlightBytes = 0
+    /// The signal that ended the previous process (`SIGILL`…), when it recorded one.
+    private let lastCrashSignal: String?
 
     static let checkpointEveryCommits = 20
 
+    /// - Parameter quarantinesCrashes: whether the worker keeps an in-flight marker and
+    ///   quarantines records that kill the process (``CrashQuarantine``).
+    /// - Parameter lastCrashSignal: the signal the previous process recorded when it died.
     init(pipeline: any PipelineDefinition, topology: Topology, partition: Int32, partitionCount: Int,
-         log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int, commitObserver: CommitObserver? = nil) throws {
+         log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int, commitObserver: CommitObserver? = nil,
+         quarantinesCrashes: Bool = false, lastCrashSignal: String? = nil) throws {
         self.partition = partition
+        self.lastCrashSignal = lastCrashSignal
+        inFlightPath = CrashQuarantine.markerPath(log: log, pipeline: pipeline.name, partition: partition)
         self.commitObserver = commitObserver
         self.log = log
         self.pollRecordsMax = pollRecordsMax
@@ -132,6 +156,59 @@ final class PipelineWorker: ProcessingContext {
         }
         try consumer.assign(assigned)
         handlers = topology.compile(for: self)
+        transactionStart = try currentPositions()
+        if quarantinesCrashes { try openInFlightMarker() }
+    }
+
+    /// Reads what the previous process left in flight, decides the quarantine's mode, and
+    /// opens the marker for writing.
+    private func openInFlightMarker() throws {
+        var found: InFlightMarker?
+        if log.storage.exists(inFlightPath) {
+            let file = try log.storage.openFile(inFlightPath, mode: .read)
+            found = InFlightMarker(parsing: try file.readAll())
+            file.close()
+        } else {
+            try log.storage.createDirectory(parentPath(inFlightPath))
+        }
+        quarantine = CrashQuarantine(found: found, start: transactionStart, now: log.clock.now().rawValue)
+        inFlightFile = try log.storage.openFile(inFlightPath, mode: .create)
+        inFlightBytes = Int(try inFlightFile?.size() ?? 0)
+        // Nothing is in flight yet: a death before the first poll is no record's fault.
+        try writeInFlightMarker()
+    }
+
+    /// Records what the operators are about to get. Not synced: it guards against the process
+    /// dying, which loses no written bytes; a machine crash that loses it only restarts the
+    /// count of deaths.
+    private func writeInFlightMarker() throws {
+        guard let quarantine, let file = inFlightFile else { return }
+        let bytes = quarantine.marker(start: transactionStart, inFlight: transactionRecords).encoded()
+        try file.write(bytes, at: 0)
+        if bytes.count < inFlightBytes { try file.truncate(to: Int64(bytes.count)) }
+        inFlightBytes = bytes.count
+    }
+
+    /// After an orderly failure (an error the runner stops on): the marker is removed, so the
+    /// next start does not take the open transaction for a death.
+    func discardInFlightMarker() {
+        guard let file = inFlightFile else { return }
+        file.close()
+        inFlightFile = nil
+        try? log.storage.removeFile(inFlightPath)
+    }
+
+    /// Whether the worker is narrowing down or quarantining a record that killed the process;
+    /// the runner then steps it alone, so a death is its own.
+    var isIsolatingCrash: Bool { quarantine.map { $0.mode != .normal } ?? false }
+
+    /// The next offset to process of each input partition (buffered records not yet processed).
+    private func currentPositions() throws -> [TopicPartition: Offset] {
+        var positions: [TopicPartition: Offset] = [:]
+        for topicPartition in consumer.assignment {
+            positions[topicPartition] = try buffered[topicPartition]?.first?.offset ?? consumer.position(topicPartition)
+        }
+        return positions
     }
 
     // MARK: ProcessingContext
@@ -177,10 +254,14 @@ final class PipelineWorker: ProcessingContext {
     @discardableResult
     func step() throws -> Int {
         if retries.isPaused(atNanoseconds: log.clock.monotonicNanoseconds()) { return 0 }
-        let records = try mergesByTimestamp ? pollInTimestampOrder() : consumer.poll()
-        if !records.isEmpty && !inTransaction {
-            if case .transactional(let producer) = output { try producer.beginTransaction() }
-            inTransaction = true
+        if quarantine?.mode == .quarantine { return try deadLetterKiller() }
+        let allowed = quarantine?.transactionRecordsMax.map { max(1, $0 - transactionRecords) }
+        let records = try poll(recordsMax: allowed)
+        if records.isEmpty && !inTransaction && isIsolatingCrash && lag == 0 { quarantine?.endIsolation() }
+        if !records.isEmpty && !inTransaction { try beginTransaction() }
+        if !records.isEmpty && quarantine != nil {
+            transactionRecords += records.count
+            try writeInFlightMarker()
         }
         for record in records {
             let raw = RawRecord(
@@ -212,10 +293,46 @@ final class PipelineWorker: ProcessingContext {
             uncommittedCounts.records += 1
         }
         let now = log.clock.monotonicNanoseconds()
-        if inTransaction && (records.isEmpty || now &- lastCommitNanoseconds >= commitIntervalNanoseconds) {
+        let narrowedFull = quarantine?.transactionRecordsMax.map { transactionRecords >= $0 } ?? false
+        if inTransaction && (records.isEmpty || narrowedFull || now &- lastCommitNanoseconds >= commitIntervalNanoseconds) {
             try commit()
         }
         return records.count
+    }
+
+    /// The next records to process, at most `recordsMax` (nil: the poll's own bound).
+    private func poll(recordsMax: Int?) throws -> [ConsumerRecord] {
+        if mergesByTimestamp { return try pollInTimestampOrder(recordsMax: recordsMax ?? pollRecordsMax) }
+        return try consumer.poll(maxRecords: recordsMax)
+    }
+
+    private func beginTransaction() throws {
+        if case .transactional(let producer) = output { try producer.beginTransaction() }
+        inTransaction = true
+        quarantine?.began(now: log.clock.now().rawValue)
+    }
+
+    /// Dead-letters the record at the committed offsets, which killed the process while alone in
+    /// flight, without running it: its dead letter and the offset past it commit together.
+    private func deadLetterKiller() throws -> Int {
+        guard let quarantine else { return 0 }
+        guard let record = try poll(recordsMax: 1).first else {
+            if lag == 0 { self.quarantine?.endIsolation() }
+            return 0
+        }
+        try beginTransaction()
+        let source = RawRecord(
+            topic: record.topicPartition.topic.rawValue, partition: record.topicPartition.partition.rawValue,
+            offset: record.offset.rawValue, key: record.key, value: record.value, timestamp: record.timestamp.rawValue,
+            headers: record.headers.map { RawRecord.Header(key: $0.key, value: $0.value) })
+        let letter = DeadLetters.crashRecord(source: source, pipeline: pipelineName, deaths: quarantine.deaths, signal: lastCrashSignal,
+                                             firstFailure: quarantine.sinceMilliseconds, lastFailure: log.clock.now().rawValue)
+        try send(letter, to: topicName(letter.topic))
+        transactionRecords = 1
+        uncommittedCounts.deadLettered += 1
+        uncommittedCounts.records += 1
+        try commit()
+        return 1
     }
 
     /// After a record went through every operator: its store writes are kept (a savepoint) and
@@ -245,10 +362,7 @@ final class PipelineWorker: ProcessingContext {
             commitObserver?(CommitEvent(partition: partition, durationNanoseconds: log.clock.monotonicNanoseconds() &- started,
                                         succeeded: succeeded))
         }
-        var positions: [TopicPartition: Offset] = [:]
-        for topicPartition in consumer.assignment {
-            positions[topicPartition] = try buffered[topicPartition]?.first?.offset ?? consumer.position(topicPartition)
-        }
+        let positions = try currentPositions()
         switch output {
         case .transactional(let producer):
             for entry in stores.values where entry.store.hasStagedChanges { _ = try entry.changelog.send(through: producer) }
@@ -264,6 +378,9 @@ final class PipelineWorker: ProcessingContext {
         }
         inTransaction = false
         retries.committed(positions)
+        transactionStart = positions
+        quarantine?.committed(records: transactionRecords)
+        transactionRecords = 0
         recordsProcessed += uncommittedCounts.records
         deadLettered += uncommittedCounts.deadLettered
         skipped += uncommittedCounts.skipped
@@ -286,6 +403,8 @@ final class PipelineWorker: ProcessingContext {
         if inTransaction, case .transactional(let producer) = output { try producer.abortTransaction() }
         inTransaction = false
         uncommittedCounts = (0, 0, 0)
+        transactionRecords = 0
+        try writeInFlightMarker()
         for entry in stores.values { entry.changelog.transactionAborted() }
         buffered = [:]
         for topicPartition in consumer.assignment {
@@ -294,14 +413,14 @@ final class PipelineWorker: ProcessingContext {
     }
 
     /// Polls, buffers, and returns the buffered records that can be processed now, oldest first
-    /// (at most `pollRecordsMax`): it stops at a partition whose buffer ran dry while it still
+    /// (at most `recordsMax`): it stops at a partition whose buffer ran dry while it still
     /// has records to read, since one of those may be older than every buffered record.
-    private func pollInTimestampOrder() throws -> [ConsumerRecord] {
+    private func pollInTimestampOrder(recordsMax: Int) throws -> [ConsumerRecord] {
         for record in try consumer.poll() { buffered[record.topicPartition, default: []].append(record) }
         let unread = try consumer.lag()
         let assignment = consumer.assignment
         var result: [ConsumerRecord] = []
-        while result.count < pollRecordsMax {
+        while result.count < recordsMax {
             var oldest: TopicPartition?
             var oldestTime = Int64.max
             for topicPartition in assignment {
