@@ -301,9 +301,35 @@ final class PipelineWorker: ProcessingContext {
     }
 
     /// The next records to process, at most `recordsMax` (nil: the poll's own bound).
+    ///
+    /// A poll that stops at a damaged batch commits what the worker processed before it (the
+    /// consumer's positions put back where the failed poll found them, since it may have moved
+    /// other partitions' positions past records it then lost) and throws an error naming the
+    /// `pipeline recover` command that skips the batch.
     private func poll(recordsMax: Int?) throws -> [ConsumerRecord] {
-        if mergesByTimestamp { return try pollInTimestampOrder(recordsMax: recordsMax ?? pollRecordsMax) }
-        return try consumer.poll(maxRecords: recordsMax)
+        let before = consumer.assignment.map { ($0, try? consumer.position($0)) }
+        do {
+            if mergesByTimestamp { return try pollInTimestampOrder(recordsMax: recordsMax ?? pollRecordsMax) }
+            return try consumer.poll(maxRecords: recordsMax)
+        } catch let error as LogError where error.code == .corruptBatch {
+            for case (let topicPartition, let offset?) in before { try consumer.seek(topicPartition, to: .offset(offset)) }
+            try commit()
+            throw try damagedReadFailure(error)
+        }
+    }
+
+    /// The error of a read stopped by damage: the log's report plus the command that moves past
+    /// the damaged batch (``DamagedBatchSkip``).
+    private func damagedReadFailure(_ error: LogError) throws -> any Error {
+        for topicPartition in consumer.assignment {
+            let position = try consumer.position(topicPartition)
+            guard (try? log.partition(topicPartition).damagedBatch(at: position)) != nil else { continue }
+            return PipelineRunError("""
+                \(error.description); '\(pipelineName)' committed every record before it. To dead-letter the damaged batch and go on \
+                past it: pipeline recover \(pipelineName) --skip-damaged \(topicPartition.topic)/\(topicPartition.partition)@\(position)
+                """)
+        }
+        return error
     }
 
     private func beginTransaction() throws {
