@@ -95,6 +95,14 @@ let package = Package(
             path: "Pipelines",
             swiftSettings: strictSettings
         ),
+        // The `pipeline` command line over test-only pipelines (one that traps on a poisoned
+        // value), for the process tests; not a product, never shipped.
+        .executableTarget(
+            name: "PipelineFixtures",
+            dependencies: ["Sluice", "PipelineCLI"],
+            path: "Tests/PipelineFixtures",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "LogBenchmarks",
             dependencies: [
@@ -158,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineCLITests",
-            dependencies: ["pipeline", "StreamCore", "RecordFormat", "LogStorage"],
+            dependencies: ["pipeline", "PipelineFixtures", "StreamCore", "RecordFormat", "LogStorage"],
             swiftSettings: strictSettings
         ),
     ]

@@ -76,6 +76,8 @@ enum OrderRejected: Error, CustomStringConvertible, Equatable {
     case tooManyDecimals(Decimal)
     case missingCustomer
     case badTimestamp(String)
+    /// Adding the order to the customer's total would overflow 64-bit cents.
+    case totalOverflow(customerID: String, totalCents: Int64, amountCents: Int64)
 
     var description: String {
         switch self {
@@ -83,6 +85,8 @@ enum OrderRejected: Error, CustomStringConvertible, Equatable {
         case .tooManyDecimals(let amount): return "amount \(amount) has more than two decimal places"
         case .missingCustomer: return "the order has no customer_id"
         case .badTimestamp(let text): return "timestamp '\(text)' is not ISO 8601 (2025-06-11T12:00:00Z)"
+        case .totalOverflow(let customer, let total, let amount):
+            return "adding \(amount) cents to \(customer)'s total of \(total) cents overflows 64-bit cents"
         }
     }
 }

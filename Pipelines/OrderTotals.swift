@@ -18,7 +18,9 @@ struct CustomerTotal: Codable, Sendable, Equatable {
 
 /// `order-totals`: per customer, the count of orders and the exact sum of their amounts; every
 /// update goes to `customer-totals` keyed by customer, so the last value per key is the
-/// customer's full total.
+/// customer's full total. An order whose amount would take the total past what 64-bit cents hold
+/// (about 92 quadrillion) is refused (``OrderRejected/totalOverflow``) and dead-lettered; the
+/// total stays as it was.
 struct OrderTotals: PipelineDefinition {
     let name = "order-totals"
     let summary = "orders → customer-totals: per-customer order count and exact total in cents"
@@ -31,9 +33,23 @@ struct OrderTotals: PipelineDefinition {
             }
             .groupByKey()
             .aggregate(store: "customer-totals", initial: CustomerTotal.none, value: CustomerTotal.storeSerde) { total, record in
-                CustomerTotal(customerID: record.value.customerID, orders: total.orders + 1,
-                              totalCents: total.totalCents + (try record.value.amountInCents()))
+                try total.adding(record.value)
             }
             .sink("customer-totals", value: CustomerTotal.outputSerde)
+    }
+}
+
+extension CustomerTotal {
+    /// This total with `order` counted, in checked arithmetic.
+    /// - Throws: ``OrderRejected/totalOverflow`` when the count or the cents would overflow, and
+    ///   what ``OrderCreated/amountInCents()`` throws.
+    func adding(_ order: OrderCreated) throws -> CustomerTotal {
+        let cents = try order.amountInCents()
+        let (sum, sumOverflows) = totalCents.addingReportingOverflow(cents)
+        let (count, countOverflows) = orders.addingReportingOverflow(1)
+        guard !sumOverflows && !countOverflows else {
+            throw OrderRejected.totalOverflow(customerID: order.customerID, totalCents: totalCents, amountCents: cents)
+        }
+        return CustomerTotal(customerID: order.customerID, orders: count, totalCents: sum)
     }
 }

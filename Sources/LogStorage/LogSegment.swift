@@ -175,6 +175,11 @@ final class LogSegment {
                                      offsets: expectation, chunkBytes: chunkBytes, visit: visit)
     }
 
+    /// `count` bytes of the `.log` at `position` as they are, unchecked (for a damaged batch).
+    func rawRead(at position: Int64, count: Int) throws(StorageError) -> [UInt8] {
+        try log.read(at: position, count: count)
+    }
+
     /// The offsets this segment can hold: from its base as far as 32-bit relative offsets reach.
     var offsetBounds: Range<Offset> { baseOffset..<(baseOffset + Int64(Int32.max)) }
 

@@ -334,6 +334,20 @@ package final class PartitionLog: @unchecked Sendable {
         return true
     }
 
+    /// Runs `body` under the partition's lock with the segment holding `offset` and the one after
+    /// it (for ``damagedBatch(at:)``).
+    /// - Throws: `.offsetOutOfRange` outside `logStartOffset...logEndOffset`.
+    func withSegment<T>(containing offset: Offset, _ body: (LogSegment, LogSegment?) throws(LogError) -> T) throws(LogError) -> T {
+        lock.lock(); defer { lock.unlock() }
+        let start = segments[0].baseOffset
+        let end = segments[segments.count - 1].nextOffset
+        guard offset >= start, offset <= end else {
+            throw LogError.offsetOutOfRange(topicPartition, requested: offset, earliest: start, latest: end)
+        }
+        let index = segmentIndex(containing: offset)
+        return try body(segments[index], index + 1 < segments.count ? segments[index + 1] : nil)
+    }
+
     /// The index of the last segment whose base offset is ≤ `offset`.
     private func segmentIndex(containing offset: Offset) -> Int {
         var low = 0

@@ -14,7 +14,8 @@ import Foundation
 ///   … every header, in record order
 /// ```
 /// Keys, values and headers are shown as text when they are UTF-8 (newlines and tabs escaped as
-/// `\n`, `\t`), otherwise as `0x` and hex; an absent one as `(null)`.
+/// `\n`, `\t`), otherwise as `0x` and hex; an absent one as `(null)`. The value of a damaged
+/// batch dead-lettered by `pipeline recover` (stage `read`) is shown as its byte count.
 ///
 /// JSON, one object per line, keys in this order: `topic`, `partition`, `offset`, `timestamp`,
 /// `key`, `value` (strings when UTF-8, else base64 with `key_encoding`/`value_encoding`
@@ -27,7 +28,12 @@ enum DeadLetterText {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var text = "\(topic) \(letter.partition.rawValue):\(letter.offset.rawValue)  timestamp \(letter.timestamp.milliseconds) (\(formatter.string(from: time)))  redriven: \(redriven ? "yes" : "no")\n"
         text += "  key:   \(readable(letter.key))\n"
-        text += "  value: \(readable(letter.value))\n"
+        if letter.headers.contains(where: { $0.key == "dlq.stage" && $0.value == Array("read".utf8) }), let value = letter.value {
+            // A damaged batch's raw bytes (`pipeline recover`): too long to read as hex.
+            text += "  value: (\(value.count) bytes: the damaged batch as it was on disk; --format json has them in base64)\n"
+        } else {
+            text += "  value: \(readable(letter.value))\n"
+        }
         for header in letter.headers { text += "  \(header.key): \(readable(header.value))\n" }
         return text
     }

@@ -31,7 +31,7 @@ struct PipelineCommand: ParsableCommand {
         subcommands: [
             DemoCommand.self, TopicsCommand.self, ProduceCommand.self, ConsumeCommand.self,
             CopyCommand.self, TransactionsCommand.self, ListCommand.self, RunCommand.self, StateCommand.self, DeadLetterCommand.self,
-            ReplayCommand.self, LogCommand.self, BenchCommand.self,
+            ReplayCommand.self, RecoverCommand.self, LogCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -10,7 +10,8 @@ import Foundation
 /// `pipeline run NAME [--until-idle] [--threads N] [--store-backend STORE=rocksdb] [--guarantee G]
 /// [--commit-interval D] [--offset-out-of-range fail|earliest|latest] [--data-dir DIR]`: runs a pipeline of the catalog over the data directory,
 /// exactly-once unless the pipeline or `--guarantee at-least-once` says otherwise. Ctrl-C commits what is done and exits; running it
-/// again resumes exactly where it committed.
+/// again resumes exactly where it committed. A record that kills the process again and again is
+/// narrowed down and dead-lettered (``CrashQuarantine``).
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a pipeline from the catalog.")
 
@@ -75,10 +76,12 @@ struct RunCommand: ParsableCommand {
             log.startBackgroundMaintenance()
             let runner: PipelineRunner
             do {
-                runner = try PipelineRunner(pipeline: pipeline, log: log, coordinator: coordinator)
+                runner = try PipelineRunner(pipeline: pipeline, log: log, coordinator: coordinator, quarantinesCrashes: true)
             } catch let error as PipelineRunError {
                 throw CLIError(error.description)
             }
+            // After the runner read the previous process's signal, before any record runs.
+            CrashSignalRecorder.install(path: CrashQuarantine.signalPath(log: log, pipeline: pipeline.name))
             let reporter = ProgressReporter()
             let started = Date()
             var lastCount = 0

@@ -10,6 +10,7 @@ import StreamCore
 /// | `dlq.error.type`, `dlq.error.message` | the error |
 /// | `dlq.source.topic`, `dlq.source.partition`, `dlq.source.offset`, `dlq.source.timestamp` | where it came from |
 /// | `dlq.attempts`, `dlq.first.failure.time`, `dlq.last.failure.time` | how often and when it failed (ms) |
+/// | `dlq.crash.signal` | for `dlq.error.type` `Crash`: the signal that ended the last process (when it recorded one) |
 enum DeadLetters {
     /// The pipeline's default dead-letter topic (operators may choose others with
     /// `deadLetters(to:)`; the record goes to the failure's `deadLetterTopic` when set).
@@ -32,6 +33,31 @@ enum DeadLetters {
             ("dlq.last.failure.time", String(lastFailure)),
         ]
         return RawRecord(topic: failure.deadLetterTopic ?? topic(for: pipeline), partition: source.partition, offset: 0, key: source.key, value: source.value,
+                         timestamp: source.timestamp,
+                         headers: source.headers + headers.map { RawRecord.Header(key: $0.0, value: Array($0.1.utf8)) })
+    }
+
+    /// The dead letter of `source`, which killed the process `deaths` times while in flight
+    /// (``CrashQuarantine``): stage `process`, error type `Crash`; `signal` is the last death's
+    /// signal when the process recorded one. It goes to the pipeline's default dead-letter topic
+    /// (which operator died is not known).
+    static func crashRecord(source: RawRecord, pipeline: String, deaths: Int, signal: String?, firstFailure: Int64, lastFailure: Int64) -> RawRecord {
+        var headers: [(String, String)] = [
+            ("dlq.pipeline", pipeline),
+            ("dlq.operator", "pipeline"),
+            ("dlq.stage", RecordFailure.Stage.process.rawValue),
+            ("dlq.error.type", "Crash"),
+            ("dlq.error.message", "the process died \(deaths) times with this record in flight\(signal.map { " (last by \($0))" } ?? ""); dead-lettered without running it"),
+            ("dlq.source.topic", source.topic),
+            ("dlq.source.partition", String(source.partition)),
+            ("dlq.source.offset", String(source.offset)),
+            ("dlq.source.timestamp", String(source.timestamp)),
+            ("dlq.attempts", String(deaths)),
+            ("dlq.first.failure.time", String(firstFailure)),
+            ("dlq.last.failure.time", String(lastFailure)),
+        ]
+        if let signal { headers.append(("dlq.crash.signal", signal)) }
+        return RawRecord(topic: topic(for: pipeline), partition: source.partition, offset: 0, key: source.key, value: source.value,
                          timestamp: source.timestamp,
                          headers: source.headers + headers.map { RawRecord.Header(key: $0.0, value: Array($0.1.utf8)) })
     }

@@ -47,6 +47,10 @@ package struct PipelineProgress: Sendable, Equatable {
 /// with the sources' partition count when missing, configured by ``RuntimeTopics`` (never like
 /// a source). A pipeline whose replay was interrupted (``PipelineReplay``) is refused until the
 /// replay is run again.
+///
+/// With `quarantinesCrashes` the workers keep in-flight markers and narrow down records that kill
+/// the process (``CrashQuarantine``); while one is doing so the runner steps it alone, on the
+/// calling thread, so each death while it narrows is its own.
 package final class PipelineRunner {
     package let pipeline: any PipelineDefinition
     private let log: LogManager
@@ -56,8 +60,10 @@ package final class PipelineRunner {
     ///   many small transactions, which the simulator uses).
     /// - Parameter commitObserver: told of every worker's every commit (`pipeline bench` times
     ///   them); called on the workers' threads.
+    /// - Parameter quarantinesCrashes: whether workers quarantine records that kill the process
+    ///   (what `pipeline run` does; off for in-process runs, whose deaths are not process deaths).
     package init(pipeline: any PipelineDefinition, log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int = 2000,
-                 commitObserver: CommitObserver? = nil) throws {
+                 commitObserver: CommitObserver? = nil, quarantinesCrashes: Bool = false) throws {
         self.pipeline = pipeline
         self.log = log
         if let start = PipelineReplay.unfinishedReplay(log: log, pipeline: pipeline.name) {
@@ -84,12 +90,25 @@ package final class PipelineRunner {
                 try log.createTopic(topic, config: RuntimeTopics.output(partitionCount: first.partitionCount, settings: settings[name] ?? .standard))
             }
         }
+        let lastCrashSignal = quarantinesCrashes ? Self.recordedSignal(log: log, pipeline: pipeline.name) : nil
         workers = try (0..<first.partitionCount).map { partition in
             try PipelineWorker(pipeline: pipeline, topology: topology, partition: Int32(partition),
                                partitionCount: first.partitionCount, log: log, coordinator: coordinator, pollRecordsMax: pollRecordsMax,
-                               commitObserver: commitObserver)
+                               commitObserver: commitObserver, quarantinesCrashes: quarantinesCrashes, lastCrashSignal: lastCrashSignal)
         }
     }
+
+    /// The signal name the last process recorded in ``CrashQuarantine/signalPath(log:pipeline:)``.
+    private static func recordedSignal(log: LogManager, pipeline: String) -> String? {
+        let path = CrashQuarantine.signalPath(log: log, pipeline: pipeline)
+        guard log.storage.exists(path), let file = try? log.storage.openFile(path, mode: .read) else { return nil }
+        defer { file.close() }
+        let name = (try? file.readAll()).flatMap { String(validating: $0, as: UTF8.self) }?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return name?.isEmpty == false ? name : nil
+    }
+
+    /// The first worker narrowing down or quarantining a record that killed the process.
+    private var isolatedWorker: PipelineWorker? { workers.first(where: \.isIsolatingCrash) }
 
     package var progress: PipelineProgress { PipelineProgress(of: workers) }
 
@@ -97,6 +116,7 @@ package final class PipelineRunner {
     /// - Returns: how many records they processed.
     @discardableResult
     package func step() throws -> Int {
+        if let isolated = isolatedWorker { return try isolated.step() }
         var processed = 0
         for worker in workers { processed += try worker.step() }
         return processed
@@ -129,6 +149,20 @@ package final class PipelineRunner {
     /// calling thread then only reports progress and watches for the end. Either way the final
     /// commit and the idle check happen on the calling thread with the workers at rest.
     package func run(untilIdle: Bool, threads: Int = 1, shouldStop: () -> Bool = { false }, report: (PipelineProgress) -> Void = { _ in }) throws {
+        do {
+            try runWorkers(untilIdle: untilIdle, threads: threads, shouldStop: shouldStop, report: report)
+        } catch {
+            // An orderly stop: what was in flight did not kill the process.
+            for worker in workers { worker.discardInFlightMarker() }
+            throw error
+        }
+    }
+
+    private func runWorkers(untilIdle: Bool, threads: Int, shouldStop: () -> Bool, report: (PipelineProgress) -> Void) throws {
+        while let isolated = isolatedWorker, !shouldStop() {
+            if try isolated.step() == 0 { Thread.sleep(forTimeInterval: 0.005) }
+            report(progress)
+        }
         if threads > 1 && workers.count > 1 {
             let pool = WorkerThreads(workers: workers, threadCount: threads)
             pool.start()

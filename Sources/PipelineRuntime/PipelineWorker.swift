@@ -27,6 +27,17 @@ import StateStores
 /// transactional id once at start, so an exactly-once run's open transaction is finished before
 /// the stores restore.
 ///
+/// A record has its whole effect or none: its outputs are held until it has gone through every
+/// operator, and its store writes are undone back to the savepoint set after the record before
+/// it, so a record that fails (whatever the verdict: dead-letter, skip, retry, fail) leaves no
+/// output and no staged write behind — only its dead letter, when it gets one.
+///
+/// With crash quarantine on (``PipelineRunner``'s `quarantinesCrashes`, as `pipeline run` runs),
+/// the worker writes an ``InFlightMarker`` before its operators get polled records, and a start
+/// that finds the process died with the same records in flight narrows them down and
+/// dead-letters the record that kills the process (``CrashQuarantine``). The narrowing
+/// transactions and the killer's dead letter commit like any other, offsets included.
+///
 /// - Invariant: exactly-once, outputs, dead letters, state changes and consumed offsets of the
 ///   worker commit in one transaction; its stores' committed state is the fold of its committed
 ///   changelog.
@@ -44,6 +55,11 @@ final class PipelineWorker: ProcessingContext {
     private let output: WorkerOutput
     private let consumer: LogConsumer
     private var stores: [String: (store: any KeyValueAccess, changelog: StoreChangelog)] = [:]
+    /// The stores again, for the per-record savepoints.
+    private var storeList: [any KeyValueAccess] = []
+    /// The current record's outputs, sent once it went through every operator; dropped when it
+    /// fails.
+    private var recordOutputs: [(topic: TopicName, record: RawRecord)] = []
     private var handlers: [String: (RawRecord) throws -> Void] = [:]
     /// Output topic names, validated once.
     private var topicNames: [String: TopicName] = [:]
@@ -69,12 +85,30 @@ final class PipelineWorker: ProcessingContext {
     /// The failure policy's state (see ``RecordRetries``) and the counts a retry's abort undoes.
     private let retries: RecordRetries
     private var uncommittedCounts = (records: 0, deadLettered: 0, skipped: 0)
+    /// Where the open transaction started: the committed offset of each input partition.
+    private var transactionStart: [TopicPartition: Offset] = [:]
+    /// Records handed to the operators since ``transactionStart`` (in the open transaction).
+    private var transactionRecords = 0
+    /// The crash-loop defence; nil when off.
+    private var quarantine: CrashQuarantine?
+    /// `state/<pipeline>/inflight/<partition>`, open while quarantine is on.
+    private var inFlightFile: (any StorageFile)?
+    private let inFlightPath: String
+    private var inFlightBytes = 0
+    /// The signal that ended the previous process (`SIGILL`…), when it recorded one.
+    private let lastCrashSignal: String?
 
     static let checkpointEveryCommits = 20
 
+    /// - Parameter quarantinesCrashes: whether the worker keeps an in-flight marker and
+    ///   quarantines records that kill the process (``CrashQuarantine``).
+    /// - Parameter lastCrashSignal: the signal the previous process recorded when it died.
     init(pipeline: any PipelineDefinition, topology: Topology, partition: Int32, partitionCount: Int,
-         log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int, commitObserver: CommitObserver? = nil) throws {
+         log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int, commitObserver: CommitObserver? = nil,
+         quarantinesCrashes: Bool = false, lastCrashSignal: String? = nil) throws {
         self.partition = partition
+        self.lastCrashSignal = lastCrashSignal
+        inFlightPath = CrashQuarantine.markerPath(log: log, pipeline: pipeline.name, partition: partition)
         self.commitObserver = commitObserver
         self.log = log
         self.pollRecordsMax = pollRecordsMax
@@ -114,6 +148,7 @@ final class PipelineWorker: ProcessingContext {
                                                partition: PartitionID(partition), partitionCount: partitionCount)
             _ = try changelog.restore()
             stores[name] = (store, changelog)
+            storeList.append(store)
         }
         var config = ConsumerConfig(groupID: group)
         config.isolation = .readCommitted
@@ -139,6 +174,59 @@ final class PipelineWorker: ProcessingContext {
         handlers = topology.compile(for: self)
         // Resolve the committed offsets now, so one out of range stops the start, loudly.
         try resolvePositions()
+        transactionStart = try currentPositions()
+        if quarantinesCrashes { try openInFlightMarker() }
+    }
+
+    /// Reads what the previous process left in flight, decides the quarantine's mode, and
+    /// opens the marker for writing.
+    private func openInFlightMarker() throws {
+        var found: InFlightMarker?
+        if log.storage.exists(inFlightPath) {
+            let file = try log.storage.openFile(inFlightPath, mode: .read)
+            found = InFlightMarker(parsing: try file.readAll())
+            file.close()
+        } else {
+            try log.storage.createDirectory(parentPath(inFlightPath))
+        }
+        quarantine = CrashQuarantine(found: found, start: transactionStart, now: log.clock.now().rawValue)
+        inFlightFile = try log.storage.openFile(inFlightPath, mode: .create)
+        inFlightBytes = Int(try inFlightFile?.size() ?? 0)
+        // Nothing is in flight yet: a death before the first poll is no record's fault.
+        try writeInFlightMarker()
+    }
+
+    /// Records what the operators are about to get. Not synced: it guards against the process
+    /// dying, which loses no written bytes; a machine crash that loses it only restarts the
+    /// count of deaths.
+    private func writeInFlightMarker() throws {
+        guard let quarantine, let file = inFlightFile else { return }
+        let bytes = quarantine.marker(start: transactionStart, inFlight: transactionRecords).encoded()
+        try file.write(bytes, at: 0)
+        if bytes.count < inFlightBytes { try file.truncate(to: Int64(bytes.count)) }
+        inFlightBytes = bytes.count
+    }
+
+    /// After an orderly failure (an error the runner stops on): the marker is removed, so the
+    /// next start does not take the open transaction for a death.
+    func discardInFlightMarker() {
+        guard let file = inFlightFile else { return }
+        file.close()
+        inFlightFile = nil
+        try? log.storage.removeFile(inFlightPath)
+    }
+
+    /// Whether the worker is narrowing down or quarantining a record that killed the process;
+    /// the runner then steps it alone, so a death is its own.
+    var isIsolatingCrash: Bool { quarantine.map { $0.mode != .normal } ?? false }
+
+    /// The next offset to process of each input partition (buffered records not yet processed).
+    private func currentPositions() throws -> [TopicPartition: Offset] {
+        var positions: [TopicPartition: Offset] = [:]
+        for topicPartition in consumer.assignment {
+            positions[topicPartition] = try buffered[topicPartition]?.first?.offset ?? consumer.position(topicPartition)
+        }
+        return positions
     }
 
     // MARK: ProcessingContext
@@ -148,14 +236,22 @@ final class PipelineWorker: ProcessingContext {
         return StoreAdapter(store: entry.store)
     }
 
+    /// Holds `record` until the record being processed has gone through every operator.
+    /// - Throws: an invalid topic name (a produce-stage failure of the emitting operator).
     func emit(_ record: RawRecord) throws {
-        let topic: TopicName
-        if let known = topicNames[record.topic] {
-            topic = known
-        } else {
-            topic = try TopicName(validating: record.topic)
-            topicNames[record.topic] = topic
-        }
+        recordOutputs.append((try topicName(record.topic), record))
+    }
+
+    /// The validated name of `topic`, validated once.
+    private func topicName(_ topic: String) throws -> TopicName {
+        if let known = topicNames[topic] { return known }
+        let validated = try TopicName(validating: topic)
+        topicNames[topic] = validated
+        return validated
+    }
+
+    /// Sends one output or dead letter in the open transaction (at-least-once: to the producer).
+    private func send(_ record: RawRecord, to topic: TopicName) throws {
         let headers = record.headers.map { RecordHeader(key: $0.key, value: $0.value) }
         switch output {
         case .transactional(let producer):
@@ -176,10 +272,14 @@ final class PipelineWorker: ProcessingContext {
     @discardableResult
     func step() throws -> Int {
         if retries.isPaused(atNanoseconds: log.clock.monotonicNanoseconds()) { return 0 }
-        let records = try mergesByTimestamp ? pollInTimestampOrder() : pollSources()
-        if !records.isEmpty && !inTransaction {
-            if case .transactional(let producer) = output { try producer.beginTransaction() }
-            inTransaction = true
+        if quarantine?.mode == .quarantine { return try deadLetterKiller() }
+        let allowed = quarantine?.transactionRecordsMax.map { max(1, $0 - transactionRecords) }
+        let records = try poll(recordsMax: allowed)
+        if records.isEmpty && !inTransaction && isIsolatingCrash && lag == 0 { quarantine?.endIsolation() }
+        if !records.isEmpty && !inTransaction { try beginTransaction() }
+        if !records.isEmpty && quarantine != nil {
+            transactionRecords += records.count
+            try writeInFlightMarker()
         }
         for record in records {
             let raw = RawRecord(
@@ -189,9 +289,11 @@ final class PipelineWorker: ProcessingContext {
             do {
                 try handlers[raw.topic]?(raw)
             } catch let failure as RecordFailure {
+                rollBackRecord()
                 switch retries.decide(failure, source: raw, now: log.clock.now().rawValue, monotonicNanoseconds: log.clock.monotonicNanoseconds()) {
                 case .deadLetter(let attempts, let first, let last):
-                    try emit(DeadLetters.record(for: failure, source: raw, pipeline: pipelineName, attempts: attempts, firstFailure: first, lastFailure: last))
+                    let letter = DeadLetters.record(for: failure, source: raw, pipeline: pipelineName, attempts: attempts, firstFailure: first, lastFailure: last)
+                    try send(letter, to: topicName(letter.topic))
                     uncommittedCounts.deadLettered += 1
                 case .skip: uncommittedCounts.skipped += 1
                 case .fail: throw failure
@@ -199,14 +301,99 @@ final class PipelineWorker: ProcessingContext {
                     try abortAndRewind()
                     return 0
                 }
+                uncommittedCounts.records += 1
+                continue
+            } catch {
+                rollBackRecord()
+                throw error
             }
+            try keepRecord()
             uncommittedCounts.records += 1
         }
         let now = log.clock.monotonicNanoseconds()
-        if inTransaction && (records.isEmpty || now &- lastCommitNanoseconds >= commitIntervalNanoseconds) {
+        let narrowedFull = quarantine?.transactionRecordsMax.map { transactionRecords >= $0 } ?? false
+        if inTransaction && (records.isEmpty || narrowedFull || now &- lastCommitNanoseconds >= commitIntervalNanoseconds) {
             try commit()
         }
         return records.count
+    }
+
+    /// The next records to process, at most `recordsMax` (nil: the poll's own bound).
+    ///
+    /// A poll that stops at a damaged batch commits what the worker processed before it (the
+    /// consumer's positions put back where the failed poll found them, since it may have moved
+    /// other partitions' positions past records it then lost) and throws an error naming the
+    /// `pipeline recover` command that skips the batch.
+    private func poll(recordsMax: Int?) throws -> [ConsumerRecord] {
+        let before = consumer.assignment.map { ($0, try? consumer.position($0)) }
+        do {
+            if mergesByTimestamp { return try pollInTimestampOrder(recordsMax: recordsMax ?? pollRecordsMax) }
+            return try pollSources(maxRecords: recordsMax)
+        } catch let error as LogError where error.code == .corruptBatch {
+            for case (let topicPartition, let offset?) in before { try consumer.seek(topicPartition, to: .offset(offset)) }
+            try commit()
+            throw try damagedReadFailure(error)
+        }
+    }
+
+    /// The error of a read stopped by damage: the log's report plus the command that moves past
+    /// the damaged batch (``DamagedBatchSkip``).
+    private func damagedReadFailure(_ error: LogError) throws -> any Error {
+        for topicPartition in consumer.assignment {
+            let position = try consumer.position(topicPartition)
+            guard (try? log.partition(topicPartition).damagedBatch(at: position)) != nil else { continue }
+            return PipelineRunError("""
+                \(error.description); '\(pipelineName)' committed every record before it. To dead-letter the damaged batch and go on \
+                past it: pipeline recover \(pipelineName) --skip-damaged \(topicPartition.topic)/\(topicPartition.partition)@\(position)
+                """)
+        }
+        return error
+    }
+
+    private func beginTransaction() throws {
+        if case .transactional(let producer) = output { try producer.beginTransaction() }
+        inTransaction = true
+        quarantine?.began(now: log.clock.now().rawValue)
+    }
+
+    /// Dead-letters the record at the committed offsets, which killed the process while alone in
+    /// flight, without running it: its dead letter and the offset past it commit together.
+    private func deadLetterKiller() throws -> Int {
+        guard let quarantine else { return 0 }
+        guard let record = try poll(recordsMax: 1).first else {
+            if lag == 0 { self.quarantine?.endIsolation() }
+            return 0
+        }
+        try beginTransaction()
+        let source = RawRecord(
+            topic: record.topicPartition.topic.rawValue, partition: record.topicPartition.partition.rawValue,
+            offset: record.offset.rawValue, key: record.key, value: record.value, timestamp: record.timestamp.rawValue,
+            headers: record.headers.map { RawRecord.Header(key: $0.key, value: $0.value) })
+        let letter = DeadLetters.crashRecord(source: source, pipeline: pipelineName, deaths: quarantine.deaths, signal: lastCrashSignal,
+                                             firstFailure: quarantine.sinceMilliseconds, lastFailure: log.clock.now().rawValue)
+        try send(letter, to: topicName(letter.topic))
+        transactionRecords = 1
+        uncommittedCounts.deadLettered += 1
+        uncommittedCounts.records += 1
+        try commit()
+        return 1
+    }
+
+    /// After a record went through every operator: its store writes are kept (a savepoint) and
+    /// its outputs sent.
+    @inline(__always)
+    private func keepRecord() throws {
+        for store in storeList { store.setSavepoint() }
+        guard !recordOutputs.isEmpty else { return }
+        for output in recordOutputs { try send(output.record, to: output.topic) }
+        recordOutputs.removeAll(keepingCapacity: true)
+    }
+
+    /// After a record failed: its store writes are undone back to the savepoint and its held
+    /// outputs dropped, so nothing of it commits (but its dead letter, when it gets one).
+    private func rollBackRecord() {
+        for store in storeList { store.rollBackToSavepoint() }
+        recordOutputs.removeAll(keepingCapacity: true)
     }
 
     /// Commits what is open: changelogs and offsets join the transaction, then stores apply.
@@ -219,10 +406,7 @@ final class PipelineWorker: ProcessingContext {
             commitObserver?(CommitEvent(partition: partition, durationNanoseconds: log.clock.monotonicNanoseconds() &- started,
                                         succeeded: succeeded))
         }
-        var positions: [TopicPartition: Offset] = [:]
-        for topicPartition in consumer.assignment {
-            positions[topicPartition] = try buffered[topicPartition]?.first?.offset ?? consumer.position(topicPartition)
-        }
+        let positions = try currentPositions()
         switch output {
         case .transactional(let producer):
             for entry in stores.values where entry.store.hasStagedChanges { _ = try entry.changelog.send(through: producer) }
@@ -238,6 +422,9 @@ final class PipelineWorker: ProcessingContext {
         }
         inTransaction = false
         retries.committed(positions)
+        transactionStart = positions
+        quarantine?.committed(records: transactionRecords)
+        transactionRecords = 0
         recordsProcessed += uncommittedCounts.records
         deadLettered += uncommittedCounts.deadLettered
         skipped += uncommittedCounts.skipped
@@ -261,6 +448,8 @@ final class PipelineWorker: ProcessingContext {
         if inTransaction, case .transactional(let producer) = output { try producer.abortTransaction() }
         inTransaction = false
         uncommittedCounts = (0, 0, 0)
+        transactionRecords = 0
+        try writeInFlightMarker()
         for entry in stores.values { entry.changelog.transactionAborted() }
         buffered = [:]
         for topicPartition in consumer.assignment {
@@ -269,14 +458,14 @@ final class PipelineWorker: ProcessingContext {
     }
 
     /// Polls, buffers, and returns the buffered records that can be processed now, oldest first
-    /// (at most `pollRecordsMax`): it stops at a partition whose buffer ran dry while it still
+    /// (at most `recordsMax`): it stops at a partition whose buffer ran dry while it still
     /// has records to read, since one of those may be older than every buffered record.
-    private func pollInTimestampOrder() throws -> [ConsumerRecord] {
+    private func pollInTimestampOrder(recordsMax: Int) throws -> [ConsumerRecord] {
         for record in try pollSources() { buffered[record.topicPartition, default: []].append(record) }
         let unread = try consumer.lag()
         let assignment = consumer.assignment
         var result: [ConsumerRecord] = []
-        while result.count < pollRecordsMax {
+        while result.count < recordsMax {
             var oldest: TopicPartition?
             var oldestTime = Int64.max
             for topicPartition in assignment {
@@ -296,10 +485,10 @@ final class PipelineWorker: ProcessingContext {
     }
 
     /// Polls the consumer, holding it to ``PipelineConfiguration/offsetOutOfRange``.
-    private func pollSources() throws -> [ConsumerRecord] {
+    private func pollSources(maxRecords: Int? = nil) throws -> [ConsumerRecord] {
         let records: [ConsumerRecord]
         do {
-            records = try consumer.poll()
+            records = try consumer.poll(maxRecords: maxRecords)
         } catch {
             throw offsetOutOfRangeFailure(error)
         }

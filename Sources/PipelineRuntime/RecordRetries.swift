@@ -17,9 +17,9 @@ enum FailureAction: Equatable {
 /// The retry bookkeeping of one worker: the ``RetryPolicy`` applied to each failed input record,
 /// with its failures so far and their times, and the backoff pause.
 ///
-/// A retry cannot undo what the failed attempt already staged (outputs, store writes), so the
-/// worker aborts its open transaction and reads again from its committed offsets once the
-/// backoff has passed: records before the failed one are processed again (their first effects
+/// The failed attempt's own outputs and store writes are rolled back to the record's savepoint
+/// (as for every verdict); to read the record again the worker then aborts its open transaction
+/// and reads again from its committed offsets once the backoff has passed: records before the failed one are processed again (their first effects
 /// were aborted), and nothing past the failed record is committed while it is in backoff.
 /// Other workers (other input partitions) are not held up.
 ///

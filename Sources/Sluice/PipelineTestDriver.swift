@@ -8,7 +8,9 @@ import RecordFormat
 /// Records are partitioned by key exactly as the log would (Kafka's murmur2), each partition
 /// with its own worker and stores, as in the real runtime. Records a pipeline writes to a topic
 /// it reads itself (its repartition topics) are fed back in, in the order written, before the
-/// next sent record. Failures are collected in ``failures``, never dropped.
+/// next sent record. Failures are collected in ``failures``, never dropped. A record that fails
+/// leaves nothing behind, as in the runtime: its outputs are held until it has gone through
+/// every operator and its store writes roll back to the savepoint after the record before it.
 ///
 /// Thread-safety: one thread.
 public final class PipelineTestDriver {
@@ -114,6 +116,8 @@ public final class PipelineTestDriver {
         unowned let driver: PipelineTestDriver
         var stores: [String: InMemoryKeyValueState] = [:]
         private var handlers: [String: (RawRecord) throws -> Void] = [:]
+        /// The current record's outputs, recorded once it succeeded.
+        private var recordOutputs: [RawRecord] = []
 
         init(partition: Int32, driver: PipelineTestDriver) {
             self.partition = partition
@@ -123,8 +127,12 @@ public final class PipelineTestDriver {
 
         func process(_ record: RawRecord) {
             guard let handler = handlers[record.topic] else { return }
+            defer { recordOutputs.removeAll(keepingCapacity: true) }
             do {
                 try handler(record)
+                for state in stores.values { state.setSavepoint() }
+                for output in recordOutputs { driver.record(output) }
+                return
             } catch let failure as RecordFailure {
                 var located = failure
                 located.source = located.source ?? record
@@ -132,6 +140,7 @@ public final class PipelineTestDriver {
             } catch {
                 driver.record(RecordFailure(stage: .process, operatorName: "pipeline", error: error, source: record))
             }
+            for state in stores.values { state.rollBackToSavepoint() }
         }
 
         func keyValueStore(_ name: String) -> any KeyValueState {
@@ -141,6 +150,6 @@ public final class PipelineTestDriver {
             return state
         }
 
-        func emit(_ record: RawRecord) throws { driver.record(record) }
+        func emit(_ record: RawRecord) throws { recordOutputs.append(record) }
     }
 }

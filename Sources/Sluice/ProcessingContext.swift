@@ -26,12 +26,28 @@ public protocol KeyValueState: AnyObject {
 }
 
 /// An in-memory ``KeyValueState`` for the test driver (writes apply at once).
+///
+/// Like the runtime's stores it keeps a savepoint: the driver sets one after each record that
+/// went through every operator and rolls back to it when a record fails, so a failed record
+/// leaves none of its writes.
+/// - Invariant: applying `undo` from last to first to `entries` gives the entries at the savepoint.
 public final class InMemoryKeyValueState: KeyValueState {
     public private(set) var entries: [[UInt8]: [UInt8]] = [:]
+    /// The writes since the savepoint, oldest first: the key and its value before (nil: none).
+    private var undo: [(key: [UInt8], previous: [UInt8]?)] = []
     public init() {}
     public func get(_ key: [UInt8]) -> [UInt8]? { entries[key] }
-    public func put(_ key: [UInt8], _ value: [UInt8]) { entries[key] = value }
-    public func delete(_ key: [UInt8]) { entries[key] = nil }
+    public func put(_ key: [UInt8], _ value: [UInt8]) { undo.append((key, entries.updateValue(value, forKey: key))) }
+    public func delete(_ key: [UInt8]) { undo.append((key, entries.removeValue(forKey: key))) }
+
+    /// Keeps the writes so far.
+    func setSavepoint() { undo.removeAll(keepingCapacity: true) }
+
+    /// Undoes the writes since the last savepoint.
+    func rollBackToSavepoint() {
+        while let entry = undo.popLast() { entries[entry.key] = entry.previous }
+    }
+
     public func range(from lower: [UInt8], to upper: [UInt8]) -> [(key: [UInt8], value: [UInt8])] {
         entries.filter { !$0.key.lexicographicallyPrecedes(lower) && $0.key.lexicographicallyPrecedes(upper) }
             .map { (key: $0.key, value: $0.value) }

@@ -15,6 +15,11 @@ package protocol KeyValueAccess: StateStore {
     /// The live entries with `from <= key < to` (bytewise) as the transaction sees them, in key
     /// order.
     func range(from lower: [UInt8], to upper: [UInt8]) -> [(key: [UInt8], value: [UInt8])]
+    /// Keeps the transaction's writes so far (see ``StagedWrites/setSavepoint()``).
+    func setSavepoint()
+    /// Undoes the transaction's writes since the last savepoint, so a failed record leaves none
+    /// of its writes staged.
+    func rollBackToSavepoint()
 }
 
 extension KeyValueStore: KeyValueAccess {}

@@ -47,6 +47,12 @@ package final class KeyValueStore: StateStore {
         staged.delete(key)
     }
 
+    /// Keeps the writes staged so far (the worker calls this after each record it processed).
+    package func setSavepoint() { staged.setSavepoint() }
+
+    /// Undoes the writes staged since the last savepoint (a failed record's writes).
+    package func rollBackToSavepoint() { staged.rollBackToSavepoint() }
+
     /// Every live entry as the transaction sees it (committed with staged writes applied), in
     /// key order.
     /// - Complexity: O(n log n).

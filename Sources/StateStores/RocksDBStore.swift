@@ -83,6 +83,10 @@ package final class RocksDBStore: KeyValueAccess, DurableStateStore {
 
     package func delete(_ key: [UInt8]) { staged.delete(key) }
 
+    package func setSavepoint() { staged.setSavepoint() }
+
+    package func rollBackToSavepoint() { staged.rollBackToSavepoint() }
+
     /// - Complexity: O(log n + k + s log s) for k committed entries in the range and s staged
     ///   writes.
     package func range(from lower: [UInt8], to upper: [UInt8]) -> [(key: [UInt8], value: [UInt8])] {

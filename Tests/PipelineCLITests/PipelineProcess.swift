@@ -9,9 +9,14 @@ import Glibc
 
 /// The `pipeline` executable built next to the test bundle.
 enum PipelineBinary {
-    static var url: URL {
+    static var url: URL { builtExecutable("pipeline") }
+
+    /// `PipelineFixtures`: the same command line over test-only pipelines (`poison-trap`).
+    static var fixturesURL: URL { builtExecutable("PipelineFixtures") }
+
+    private static func builtExecutable(_ name: String) -> URL {
         URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("pipeline")
+            .deletingLastPathComponent().appendingPathComponent(name)
     }
 }
 
@@ -109,9 +114,8 @@ final class PipelineProcess: @unchecked Sendable {
     /// `keepStdinOpen`. A watchdog SIGKILLs it after `timeout` seconds.
     init(
         _ arguments: [String], in directory: URL? = nil, stdin: Data? = nil, keepStdinOpen: Bool = false,
-        environment: [String: String] = [:], timeout: TimeInterval = 30
+        environment: [String: String] = [:], timeout: TimeInterval = 30, binary: URL = PipelineBinary.url
     ) throws {
-        let binary = PipelineBinary.url
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw PipelineProcessError.binaryMissing(binary.path)
         }

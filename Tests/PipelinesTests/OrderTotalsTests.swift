@@ -68,4 +68,18 @@ struct OrderTotalsTests {
         let totals = try driver.read(from: "customer-totals", as: CustomerTotal.self)
         #expect(totals == [CustomerTotal(customerID: "CUST-1", orders: 1, totalCents: 500)])
     }
+
+    @Test("an order that would overflow the customer's 64-bit total is refused at the process stage; the total stays and later orders add")
+    func overflowingAmount() throws {
+        let driver = PipelineTestDriver(OrderTotals())
+        driver.sendRaw(to: "orders", key: "CUST-1", value: order(1, "CUST-1", "50000000000000000.00"))
+        driver.sendRaw(to: "orders", key: "CUST-1", value: order(2, "CUST-1", "50000000000000000.00"))
+        driver.sendRaw(to: "orders", key: "CUST-1", value: order(3, "CUST-1", "0.01"))
+        #expect(driver.failures.map(\.stage) == [.process])
+        #expect(driver.failures.first?.errorType == "OrderRejected")
+        #expect(driver.failures.first?.source?.offset == 1)
+        let totals = try driver.read(from: "customer-totals", as: CustomerTotal.self)
+        #expect(totals == [CustomerTotal(customerID: "CUST-1", orders: 1, totalCents: 5_000_000_000_000_000_000),
+                           CustomerTotal(customerID: "CUST-1", orders: 2, totalCents: 5_000_000_000_000_000_001)])
+    }
 }
