@@ -20,7 +20,8 @@ package struct PipelineProgress: Sendable, Equatable {
 /// Source topics must exist and have the same number of partitions (worker P reads partition P
 /// of each). Sink topics, internal (repartition) topics and the dead-letter topic
 /// `<pipeline>.dlq` are created like the first source when missing. A pipeline whose replay was
-/// interrupted (``PipelineReplay``) is refused until the replay is run again.
+/// interrupted (``PipelineReplay``) is refused until the replay is run again, and so is one whose
+/// state was lost while its offsets remain (``PipelineStateCheck``).
 package final class PipelineRunner {
     package let pipeline: any PipelineDefinition
     private let log: LogManager
@@ -55,6 +56,7 @@ package final class PipelineRunner {
             let topic = try TopicName(validating: name)
             if !log.hasTopic(topic) { try log.createTopic(topic, config: first.config) }
         }
+        try PipelineStateCheck.requireChangelogs(pipeline: pipeline, topology: topology, partitionCount: first.partitionCount, log: log)
         workers = try (0..<first.partitionCount).map { partition in
             try PipelineWorker(pipeline: pipeline, topology: topology, partition: Int32(partition),
                                partitionCount: first.partitionCount, log: log, coordinator: coordinator, pollRecordsMax: pollRecordsMax,
