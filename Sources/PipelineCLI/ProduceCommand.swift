@@ -2,6 +2,7 @@ import ArgumentParser
 import StreamCore
 import LogStorage
 import Foundation
+import Sluice
 
 /// How `produce` reads its input lines.
 enum InputFormat: String, ExpressibleByArgument, CaseIterable {
@@ -133,18 +134,17 @@ struct LineProducer {
             return (nil, line)
         case .json:
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
-            let parsed: Any
             do {
-                parsed = try JSONSerialization.jsonObject(with: Data(line), options: [.fragmentsAllowed])
+                try JSONValidation.validate(line)
             } catch {
-                failure = "line \(lineNumber): malformed JSON"
+                failure = "line \(lineNumber): malformed JSON (\(error.reason) at byte \(error.position))"
                 return nil
             }
             switch keying {
             case .none: return (nil, line)
             case .constant(let key): return (key, line)
             case .field(let field):
-                guard let object = parsed as? [String: Any] else {
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(line), options: [.fragmentsAllowed])) as? [String: Any] else {
                     failure = "line \(lineNumber): not a JSON object, so it has no field '\(field)'"
                     return nil
                 }
