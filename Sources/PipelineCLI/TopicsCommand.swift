@@ -17,7 +17,7 @@ struct CreateTopic: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a topic.")
 
     @Argument(help: "The topic name: letters, digits, '.', '_' and '-'.") var name: String
-    @Option(help: "Number of partitions.") var partitions: Int = 1
+    @Option(parsing: .unconditional, help: "Number of partitions.") var partitions: Int = 1
     @Option(help: "Batch compression: none, lz4 or zstd.") var compression: String = "none"
     @Option(help: "Cleanup policy: delete (by retention) or compact (latest value per key).") var cleanup: String = "delete"
     @Option(help: "Retention time (e.g. 7d, 12h, forever) or size (e.g. 10GiB); comma-separate to give both.")
