@@ -159,7 +159,8 @@ let package = Package(
         .testTarget(
             name: "PipelinesTests",
             dependencies: [
-                "pipeline", "Sluice", "StreamCore", "RecordFormat", "LogStorage", "Transactions", "PipelineRuntime", "Simulation", "EngineTestSupport",
+                "pipeline", "Sluice", "StreamCore", "RecordFormat", "LogStorage", "Transactions", "PipelineRuntime", "PipelineCLI", "Simulation",
+                "EngineTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

@@ -4,7 +4,9 @@ import Sluice
 /// The hot path's serde for `OrderCreated`: it reads the five fields straight from the bytes
 /// when the record has the plain shape the services emit (one flat object, strings without
 /// escapes, a plain decimal amount) and falls back to `Codable` for anything else, so it
-/// decodes exactly what `JSONDecoder` decodes, only faster.
+/// decodes exactly what ``Serde/json(_:)`` decodes, only faster. Both accept only valid JSON
+/// (``JSONValidation``): the scan checks every non-ASCII sequence in a string with the same
+/// UTF-8 rule, and leaves anything else to the fallback, which validates first.
 enum OrderCreatedFastDecoding {
     static let serde = Serde<OrderCreated>(
         encode: { order in try Serde<OrderCreated>.json(OrderCreated.self).encode(order) },
@@ -12,21 +14,27 @@ enum OrderCreatedFastDecoding {
 
     static func decode(_ bytes: [UInt8]) throws -> OrderCreated {
         if let order = bytes.withUnsafeBufferPointer(scanFlatObject) { return order }
-        return try JSONDecoder().decode(OrderCreated.self, from: Data(bytes))
+        return try JSONValidation.decode(OrderCreated.self, from: bytes)
     }
 
     /// The order, or nil when the bytes are not the plain shape (the caller then uses Codable).
     private static func scanFlatObject(_ bytes: UnsafeBufferPointer<UInt8>) -> OrderCreated? {
         var index = 0
         func skipSpace() { while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 { index += 1 } }
-        /// A string without escapes or control characters; nil otherwise.
+        /// A string of valid UTF-8 without escapes or control characters; nil otherwise.
         func plainString() -> String? {
             guard index < bytes.count, bytes[index] == 0x22 else { return nil }
             index += 1
             let start = index
             while index < bytes.count, bytes[index] != 0x22 {
-                if bytes[index] == 0x5C || bytes[index] < 0x20 { return nil }
-                index += 1
+                let byte = bytes[index]
+                if byte == 0x5C || byte < 0x20 { return nil }
+                if byte < 0x80 {
+                    index += 1
+                } else {
+                    guard let length = JSONValidation.utf8SequenceLength(bytes, at: index) else { return nil }
+                    index += length
+                }
             }
             guard index < bytes.count else { return nil }
             defer { index += 1 }
@@ -107,7 +115,7 @@ extension CustomerTotal {
     /// written directly and read back by ``parse(_:)`` — no `Codable` on the hot path.
     static let storeSerde = Serde<CustomerTotal>(
         encode: { total in try outputSerde.encode(total) },
-        decode: { bytes in try parse(bytes) ?? JSONDecoder().decode(CustomerTotal.self, from: Data(bytes)) })
+        decode: { bytes in try parse(bytes) ?? JSONValidation.decode(CustomerTotal.self, from: bytes) })
 
     /// Reads exactly what ``outputSerde`` writes (a customer id without escapes), or nil.
     static func parse(_ bytes: [UInt8]) -> CustomerTotal? {
@@ -142,5 +150,5 @@ extension CustomerTotal {
         encode: { total in
             Array("{\"customer_id\":\(JSONText.quote(total.customerID)),\"orders\":\(total.orders),\"total_cents\":\(total.totalCents)}".utf8)
         },
-        decode: { bytes in try JSONDecoder().decode(CustomerTotal.self, from: Data(bytes)) })
+        decode: { bytes in try JSONValidation.decode(CustomerTotal.self, from: bytes) })
 }

@@ -94,58 +94,9 @@ enum OrderRejected: Error, CustomStringConvertible, Equatable {
 /// ISO 8601 timestamps as the events carry them: `2025-06-11T12:00:00Z`, optionally with
 /// fractional seconds and a `±HH:MM` offset.
 enum EventTime {
-    /// Milliseconds since the epoch, or nil when `text` is not such a timestamp.
-    static func milliseconds(iso8601 text: String) -> Int64? {
-        let bytes = Array(text.utf8)
-        func number(_ range: Range<Int>) -> Int64? {
-            guard range.upperBound <= bytes.count else { return nil }
-            var value: Int64 = 0
-            for byte in bytes[range] {
-                guard byte >= 0x30 && byte <= 0x39 else { return nil }
-                value = value * 10 + Int64(byte - 0x30)
-            }
-            return value
-        }
-        guard bytes.count >= 20, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54 || bytes[10] == 0x20,
-              bytes[13] == 0x3A, bytes[16] == 0x3A,
-              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
-        else { return nil }
-        var index = 19
-        var fraction: Int64 = 0
-        if index < bytes.count && bytes[index] == 0x2E {
-            index += 1
-            var digits = 0
-            while index < bytes.count, bytes[index] >= 0x30 && bytes[index] <= 0x39 {
-                if digits < 3 { fraction = fraction * 10 + Int64(bytes[index] - 0x30) }
-                digits += 1
-                index += 1
-            }
-            guard digits > 0 else { return nil }
-            for _ in digits..<3 where digits < 3 { fraction *= 10 }
-        }
-        var offsetSeconds: Int64 = 0
-        if index < bytes.count && (bytes[index] == 0x2B || bytes[index] == 0x2D) {
-            guard let hours = number(index + 1..<index + 3), index + 3 < bytes.count, bytes[index + 3] == 0x3A,
-                  let minutes = number(index + 4..<index + 6) else { return nil }
-            offsetSeconds = (hours * 3600 + minutes * 60) * (bytes[index] == 0x2B ? 1 : -1)
-            index += 6
-        } else {
-            guard index < bytes.count, bytes[index] == 0x5A else { return nil }
-            index += 1
-        }
-        guard index == bytes.count else { return nil }
-        // Days from the civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
-        let shiftedYear = month <= 2 ? year - 1 : year
-        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
-        let yearOfEra = shiftedYear - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        return seconds * 1000 + fraction
-    }
+    /// Milliseconds since the epoch, or nil when `text` is not such a timestamp (or names a
+    /// day its month does not have): ``ISO8601Time``, the parser every date in Sluice goes through.
+    static func milliseconds(iso8601 text: String) -> Int64? { ISO8601Time.milliseconds(text) }
 
     /// `2025-06-11T12:00:00Z` for milliseconds since the epoch (whole seconds; UTC).
     static func iso8601(milliseconds: Int64) -> String {

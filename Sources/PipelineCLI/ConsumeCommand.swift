@@ -26,10 +26,12 @@ struct ConsumeCommand: ParsableCommand {
     @Argument var topic: String
     @Flag(name: .customLong("from-beginning"), help: "Start at the earliest offset (even for a group with committed offsets).")
     var fromBeginning = false
-    @Option(help: "Start at this offset (in every partition, or in --partition).") var offset: Int64?
-    @Option(help: "Read only this partition.") var partition: Int32?
+    // Numbers are parsed unconditionally, so that `--partition -1` is refused as negative rather
+    // than read as an unknown option and reported as a missing value.
+    @Option(parsing: .unconditional, help: "Start at this offset (in every partition, or in --partition).") var offset: Int64?
+    @Option(parsing: .unconditional, help: "Read only this partition.") var partition: Int32?
     @Option(help: "Consume as this consumer group: resume from, and commit, its offsets.") var group: String?
-    @Option(help: "Stop after this many records.") var max: Int?
+    @Option(parsing: .unconditional, help: "Stop after this many records.") var max: Int?
     @Option(help: "Output: value (the value per line) or json (an envelope per line).") var format: OutputFormat = .value
     @Flag(help: "Keep waiting for new records instead of exiting at the end.") var follow = false
     @Option(help: "read-committed (only committed transactions; the default) or read-uncommitted.")
@@ -40,6 +42,7 @@ struct ConsumeCommand: ParsableCommand {
         if fromBeginning && offset != nil { throw ValidationError("--from-beginning and --offset cannot be used together") }
         if let max, max < 0 { throw ValidationError("--max must not be negative") }
         if let offset, offset < 0 { throw ValidationError("--offset must not be negative") }
+        if let partition, partition < 0 { throw ValidationError("--partition must not be negative (partitions count from 0)") }
     }
 
     func run() throws {

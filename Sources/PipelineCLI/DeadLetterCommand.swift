@@ -53,7 +53,7 @@ enum DeadLetterFormat: String, ExpressibleByArgument, CaseIterable {
 struct DeadLetterShow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Print dead letters with their error context.")
     @Argument(help: "The pipeline's name (see `pipeline list`).") var pipeline: String
-    @Option(help: "Print at most N records.") var limit: Int?
+    @Option(parsing: .unconditional, help: "Print at most N records.") var limit: Int?
     @Option(name: .customLong("error-type"), help: "Only records whose dlq.error.type is this.") var errorType: String?
     @Option(help: "text (default) or json (one object per line).") var format: DeadLetterFormat = .text
     @OptionGroup var data: DataDirectoryOptions
@@ -124,6 +124,15 @@ struct DeadLetterRedriveCommand: ParsableCommand {
             print("  to \(target): \(count)")
         }
         print("in \(summary.transactions) transaction\(summary.transactions == 1 ? "" : "s") (transactional id \(DeadLetterTopics.redriveTransactionalID(of: name)), markers in \(DeadLetterTopics.redriveMarkers(of: name)))")
+        if let fixed, let fixedValues = options.fixedValues {
+            let unmatched = fixedValues.count - summary.fixedMatched
+            if summary.fixedMatched == 0 && !fixedValues.isEmpty {
+                throw CLIError("none of the \(fixedValues.count) entries in \(fixed) matches a dead letter of \(name) (check their topic, partition and offset); nothing was redriven")
+            }
+            if unmatched > 0 {
+                FileHandle.standardError.write(Data("warning: \(unmatched) of the \(fixedValues.count) entries in \(fixed) match no dead letter of \(name) and were ignored\n".utf8))
+            }
+        }
     }
 }
 

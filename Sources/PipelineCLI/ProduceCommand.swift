@@ -1,10 +1,14 @@
 import ArgumentParser
-import StreamCore
-import LogStorage
+package import StreamCore
+package import LogStorage
 import Foundation
+import Sluice
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How `produce` reads its input lines.
-enum InputFormat: String, ExpressibleByArgument, CaseIterable {
+package enum InputFormat: String, ExpressibleByArgument, CaseIterable {
     /// Each line must be one JSON value; blank lines are skipped.
     case json
     /// Each line's bytes are the value as they are.
@@ -30,42 +34,56 @@ struct ProduceCommand: ParsableCommand {
     }
 
     func run() throws {
-        let input = try readInput()
+        let descriptor: Int32
+        if let file {
+            descriptor = open(file, O_RDONLY)
+            guard descriptor >= 0 else { throw CLIError("cannot read \(file): \(String(cString: strerror(errno)))") }
+        } else {
+            descriptor = STDIN_FILENO
+        }
+        defer { if file != nil { close(descriptor) } }
         try withLog(data, command: "produce") { log in
             let name = try topicName(topic)
-            _ = try log.topic(name)
+            let target = try log.topic(name)
             let keying: LineProducer.Keying = keyField.map { .field($0) } ?? key.map { .constant(Array($0.utf8)) } ?? .none
             let producer = LineProducer(log: log, topic: name, format: format, keying: keying)
+            // A line longer than the topic's batch limit cannot be a record; do not hold more.
+            let input = LineInput(descriptor: descriptor, lineBytesMax: target.config.batchBytesMax)
             let outcome = producer.produce(input)
             print(outcome.summary.describe(topic: name))
             if let failure = outcome.failure { throw CLIError(failure) }
         }
     }
-
-    private func readInput() throws -> [UInt8] {
-        if let file {
-            guard let contents = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
-            return Array(contents)
-        }
-        return Array(FileHandle.standardInput.readDataToEndOfFile())
-    }
 }
 
 /// Turns input lines into records: validates each, picks its key, and produces it; stops at the
 /// first bad line after producing (and syncing) every line before it.
-struct LineProducer {
-    enum Keying {
+///
+/// It streams: lines are read through a bounded ``LineInput``, and every ``settleRecordsMax``
+/// records — or as soon as the input is idle for ``idleFlushMilliseconds`` — the producer is
+/// flushed (appended and synced) and the records' outcomes are counted and dropped, so memory is
+/// bounded by one chunk of input, one line, ``settleRecordsMax`` pending records and the open
+/// batches, whatever the input's size; and a line read is durable within about
+/// ``idleFlushMilliseconds`` even while stdin stays open.
+///
+/// When an append fails, the error names the first line that was not produced (records of one
+/// flush land in several batches, so the failure can surface at a later line), so a rerun can
+/// start there.
+///
+/// Thread-safety: one thread.
+package struct LineProducer {
+    package enum Keying {
         case none
         case constant([UInt8])
         case field(String)
     }
 
-    struct Summary {
-        var produced = 0
-        var perPartition: [PartitionID: Int] = [:]
-        var keyless = 0
+    package struct Summary {
+        package var produced = 0
+        package var perPartition: [PartitionID: Int] = [:]
+        package var keyless = 0
 
-        func describe(topic: TopicName) -> String {
+        package func describe(topic: TopicName) -> String {
             let parts = perPartition.keys.sorted().map { "partition \($0): \(perPartition[$0]!)" }.joined(separator: ", ")
             var text = "produced \(produced) record\(produced == 1 ? "" : "s") to \(topic)"
             if !parts.isEmpty { text += " (\(parts))" }
@@ -73,79 +91,137 @@ struct LineProducer {
         }
     }
 
-    struct Outcome {
-        var summary: Summary
+    package struct Outcome {
+        package var summary: Summary
         /// Why production stopped early, naming the line.
-        var failure: String?
+        package var failure: String?
+        /// The most records held unsettled at once (for the memory bound's tests).
+        package var pendingRecordsPeak = 0
     }
 
-    let log: LogManager
-    let topic: TopicName
-    let format: InputFormat
-    let keying: Keying
+    /// Records sent before the producer is flushed and their outcomes counted.
+    package static let settleRecordsMax = 10_000
+    /// How long the input may be idle before what was read is flushed.
+    package static let idleFlushMilliseconds: Int32 = 100
 
-    func produce(_ input: [UInt8]) -> Outcome {
-        var summary = Summary()
+    package let log: LogManager
+    package let topic: TopicName
+    package let format: InputFormat
+    package let keying: Keying
+
+    package init(log: LogManager, topic: TopicName, format: InputFormat, keying: Keying) {
+        self.log = log
+        self.topic = topic
+        self.format = format
+        self.keying = keying
+    }
+
+    package func produce(_ input: LineInput) -> Outcome {
+        var outcome = Outcome(summary: Summary())
         let producer = LogProducer(log: log)
-        var pending: [PendingRecord] = []
-        var failure: String?
+        var pending: [(line: Int, record: PendingRecord)] = []
+        pending.reserveCapacity(Self.settleRecordsMax)
         var lineNumber = 0
-        var start = 0
-        do {
-            while start < input.count {
-                let end = input[start...].firstIndex(of: 0x0A) ?? input.count
+        /// The first line not produced and the error that stopped it, once something failed.
+        var stopped: (line: Int, reason: String)?
+        var producedAfterStop = 0
+
+        /// Flushes and counts what is pending; records the first line that failed.
+        func settle() {
+            var flushError: LogError?
+            do { try producer.flush() } catch { flushError = error }
+            for (line, record) in pending {
+                if case .success(let metadata)? = record.result {
+                    if let stop = stopped, line > stop.line {
+                        producedAfterStop += 1
+                    } else {
+                        outcome.summary.produced += 1
+                        outcome.summary.perPartition[metadata.topicPartition.partition, default: 0] += 1
+                    }
+                } else if stopped.map({ line < $0.line }) ?? true {
+                    let reason: String
+                    if case .failure(let error)? = record.result { reason = error.description } else { reason = flushError?.description ?? "not appended" }
+                    stopped = (line, reason)
+                }
+            }
+            if stopped == nil, let flushError { stopped = (lineNumber + 1, flushError.description) }
+            pending.removeAll(keepingCapacity: true)
+        }
+
+        reading: while stopped == nil {
+            let next: LineInput.Next
+            do {
+                next = try input.next(idleMilliseconds: pending.isEmpty ? nil : Self.idleFlushMilliseconds)
+            } catch {
+                settle()
+                stopped = stopped ?? (lineNumber + 1, error.description)
+                break
+            }
+            switch next {
+            case .end:
+                break reading
+            case .idle:
+                settle()
+                continue
+            case .lineTooLong:
+                settle()
+                stopped = stopped ?? (lineNumber + 1, "longer than \(input.lineBytesMax) bytes, topic '\(topic)'s batch limit")
+                break reading
+            case .line(let line):
                 lineNumber += 1
-                let line = Array(input[start..<end])
-                start = end + 1
-                guard let (key, value) = try record(from: line, lineNumber: lineNumber, failure: &failure) else {
-                    if failure != nil { break }
+                var invalid: String?
+                guard let (key, value) = record(from: line, lineNumber: lineNumber, failure: &invalid) else {
+                    if let invalid {
+                        settle()
+                        stopped = stopped ?? (lineNumber, invalid)
+                        break reading
+                    }
                     continue
                 }
                 do {
-                    pending.append(try producer.send(topic: topic, key: key, value: value))
+                    pending.append((lineNumber, try producer.send(topic: topic, key: key, value: value)))
                 } catch {
-                    failure = "line \(lineNumber): \(error.description)"
-                    break
+                    let failedLine = lineNumber
+                    settle()
+                    stopped = stopped ?? (failedLine, error.description)
+                    break reading
                 }
-                if key == nil { summary.keyless += 1 }
-            }
-            try producer.flush()
-        } catch {
-            failure = failure ?? "\(error)"
-        }
-        for record in pending {
-            if case .success(let metadata)? = record.result {
-                summary.produced += 1
-                summary.perPartition[metadata.topicPartition.partition, default: 0] += 1
+                if key == nil { outcome.summary.keyless += 1 }
+                outcome.pendingRecordsPeak = max(outcome.pendingRecordsPeak, pending.count)
+                if pending.count >= Self.settleRecordsMax { settle() }
             }
         }
-        if let reason = failure {
-            failure = "\(reason) (\(summary.produced) record\(summary.produced == 1 ? "" : "s") before it were produced)"
+        if stopped == nil { settle() }
+        try? producer.close()
+        if let stopped {
+            let produced = outcome.summary.produced
+            var text = "line \(stopped.line): \(stopped.reason) (\(produced) record\(produced == 1 ? "" : "s") before it were produced"
+            if producedAfterStop > 0 { text += ", and \(producedAfterStop) of the lines after it" }
+            outcome.failure = text + "; line \(stopped.line) is the first that was not)"
         }
-        return Outcome(summary: summary, failure: failure)
+        return outcome
     }
 
     /// The key and value for one line, nil for a skipped blank line; sets `failure` for a bad one.
-    private func record(from line: [UInt8], lineNumber: Int, failure: inout String?) throws -> ([UInt8]?, [UInt8])? {
+    private func record(from line: [UInt8], lineNumber: Int, failure: inout String?) -> ([UInt8]?, [UInt8])? {
         switch format {
         case .raw:
             if case .constant(let key) = keying { return (key, line) }
             return (nil, line)
         case .json:
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return nil }
-            let parsed: Any
             do {
-                parsed = try JSONSerialization.jsonObject(with: Data(line), options: [.fragmentsAllowed])
+                try JSONValidation.validate(line)
             } catch {
-                failure = "line \(lineNumber): malformed JSON"
+                failure = "malformed JSON (\(error.reason) at byte \(error.position))"
                 return nil
             }
             switch keying {
             case .none: return (nil, line)
             case .constant(let key): return (key, line)
             case .field(let field):
-                guard let object = parsed as? [String: Any] else {
-                    failure = "line \(lineNumber): not a JSON object, so it has no field '\(field)'"
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(line), options: [.fragmentsAllowed])) as? [String: Any] else {
+                    failure = "not a JSON object, so it has no field '\(field)'"
                     return nil
                 }
                 return (LineProducer.keyBytes(object[field]), line)

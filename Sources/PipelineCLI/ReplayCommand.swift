@@ -52,7 +52,11 @@ struct ReplayCommand: ParsableCommand {
     static func describe(_ plan: ReplayPlan) -> String {
         var lines = ["replay \(plan.pipeline) from \(plan.start) (consumer group \(plan.group)):"]
         for partition in plan.partitions {
-            lines.append("  \(partition.topicPartition): committed \(partition.committed.map(\.description) ?? "none") -> \(partition.rewound)")
+            let unchanged = partition.isRewound ? "" : " (not rewound)"
+            lines.append("  \(partition.topicPartition): committed \(partition.committed.map(\.description) ?? "none") -> \(partition.rewound)\(unchanged)")
+        }
+        for partition in plan.repartitions {
+            lines.append("  \(partition.topicPartition): committed \(partition.committed.map(\.description) ?? "none") -> end \(partition.rewound) (repartition topic: the rerun writes it again)")
         }
         if plan.stores.isEmpty {
             lines.append("  no state stores to reset")

@@ -1,6 +1,8 @@
 import ArgumentParser
 import StreamCore
 import LogStorage
+import PipelineRuntime
+import Sluice
 import Foundation
 
 /// `pipeline topics …`: create, list, describe and delete topics.
@@ -15,7 +17,7 @@ struct CreateTopic: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a topic.")
 
     @Argument(help: "The topic name: letters, digits, '.', '_' and '-'.") var name: String
-    @Option(help: "Number of partitions.") var partitions: Int = 1
+    @Option(parsing: .unconditional, help: "Number of partitions.") var partitions: Int = 1
     @Option(help: "Batch compression: none, lz4 or zstd.") var compression: String = "none"
     @Option(help: "Cleanup policy: delete (by retention) or compact (latest value per key).") var cleanup: String = "delete"
     @Option(help: "Retention time (e.g. 7d, 12h, forever) or size (e.g. 10GiB); comma-separate to give both.")
@@ -135,11 +137,20 @@ struct DescribeTopic: ParsableCommand {
 struct DeleteTopic: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a topic and all its data.")
     @Argument var name: String
+    @Flag(help: "Delete it even when it is a pipeline's internal topic (a changelog, a repartition topic, redrive markers, an audit trail).")
+    var force = false
     @OptionGroup var data: DataDirectoryOptions
 
     func run() throws {
+        let topic = try topicName(name)
+        if !force, let entry = PipelineInternalTopics.entry(for: name, in: CatalogRegistry.catalog.pipelines) {
+            throw CLIError("""
+                refusing to delete '\(name)': it is \(entry.role) of pipeline \(entry.pipeline), and deleting it loses what it holds; \
+                add --force to delete it anyway (then `pipeline replay \(entry.pipeline) --from earliest` rebuilds the pipeline's state)
+                """)
+        }
         try withLog(data, command: "topics delete") { log in
-            try log.deleteTopic(try topicName(name))
+            try log.deleteTopic(topic)
             print("deleted topic \(name)")
         }
     }

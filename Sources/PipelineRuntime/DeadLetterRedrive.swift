@@ -39,6 +39,10 @@ package struct RedriveSummary: Sendable, Equatable {
     package var alreadyRedriven = 0
     /// Dead letters left alone because their error type did not match.
     package var filteredOut = 0
+    /// With ``RedriveOptions/fixedValues``: how many of its positions are dead letters in the
+    /// DLQ topics read (redriven now, before, or filtered out by the error type); the others
+    /// match nothing.
+    package var fixedMatched = 0
     /// Committed transactions.
     package var transactions = 0
     /// Records redriven by this run, per target topic.
@@ -98,6 +102,7 @@ package enum DeadLetterRedrive {
         var targets: [String: Topic] = [:]
         do {
             _ = try DeadLetterTopics.scanDeadLetters(log: log, pipeline: pipeline, otherTopics: options.otherTopics) { letter in
+                if options.fixedValues?[letter.position] != nil { summary.fixedMatched += 1 }
                 if done.contains(letter.position) {
                     summary.alreadyRedriven += 1
                     return

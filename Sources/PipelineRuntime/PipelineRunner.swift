@@ -46,7 +46,8 @@ package struct PipelineProgress: Sendable, Equatable {
 /// of each). Sink topics, internal (repartition) topics and the dead-letter topics are created
 /// with the sources' partition count when missing, configured by ``RuntimeTopics`` (never like
 /// a source). A pipeline whose replay was interrupted (``PipelineReplay``) is refused until the
-/// replay is run again.
+/// replay is run again, and so is one whose state was lost while its offsets remain
+/// (``PipelineStateCheck``).
 ///
 /// With `quarantinesCrashes` the workers keep in-flight markers and narrow down records that kill
 /// the process (``CrashQuarantine``); while one is doing so the runner steps it alone, on the
@@ -90,6 +91,7 @@ package final class PipelineRunner {
                 try log.createTopic(topic, config: RuntimeTopics.output(partitionCount: first.partitionCount, settings: settings[name] ?? .standard))
             }
         }
+        try PipelineStateCheck.requireChangelogs(pipeline: pipeline, topology: topology, partitionCount: first.partitionCount, log: log)
         let lastCrashSignal = quarantinesCrashes ? Self.recordedSignal(log: log, pipeline: pipeline.name) : nil
         workers = try (0..<first.partitionCount).map { partition in
             try PipelineWorker(pipeline: pipeline, topology: topology, partition: Int32(partition),

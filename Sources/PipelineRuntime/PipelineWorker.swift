@@ -68,7 +68,9 @@ final class PipelineWorker: ProcessingContext {
     /// Records were processed since the last commit (a transaction is open, exactly-once).
     private var inTransaction = false
     private let commitObserver: CommitObserver?
-    private var commitsSinceCheckpoint = 0
+    /// Starts one short of a checkpoint, so the first commit writes one: from then on the
+    /// checkpoint records how far the changelog reached (see ``PipelineStateCheck``).
+    private var commitsSinceCheckpoint = PipelineWorker.checkpointEveryCommits - 1
     /// Polled, unprocessed records per input partition; used when the worker reads several
     /// topics and merges them by timestamp.
     private var buffered: [TopicPartition: ArraySlice<ConsumerRecord>] = [:]
@@ -132,6 +134,8 @@ final class PipelineWorker: ProcessingContext {
             producerConfig.lingerMilliseconds = Int(max(1, min(commitIntervalNanoseconds / 1_000_000, 1000)))
             output = .plain(LogProducer(log: log, config: producerConfig))
         }
+        let offsetsRemain = PipelineStateCheck.offsetsRemain(group: group, partition: PartitionID(partition),
+                                                             sourceTopics: topology.sourceTopics, log: log)
         for name in topology.storeNames {
             let store: any KeyValueAccess
             switch configuration.storeBackends[name] ?? .memory {
@@ -146,7 +150,11 @@ final class PipelineWorker: ProcessingContext {
             }
             let changelog = try StoreChangelog(log: log, application: pipeline.name, store: store,
                                                partition: PartitionID(partition), partitionCount: partitionCount)
-            _ = try changelog.restore()
+            let restored = Result { () throws(StateStoreError) in try changelog.restore(refusingLostChangelog: offsetsRemain) }
+            if case .failure(let error) = restored {
+                guard error.code == .changelogLost else { throw error }
+                throw PipelineRunError(PipelineStateCheck.lostState(pipeline: pipeline.name, because: error.message))
+            }
             stores[name] = (store, changelog)
             storeList.append(store)
         }

@@ -1,4 +1,5 @@
 package import StreamCore
+import Sluice
 import Foundation
 
 /// Where `pipeline replay --from` rewinds every source partition to.
@@ -7,7 +8,7 @@ import Foundation
 /// |---|---|
 /// | `earliest` | each partition's log start offset |
 /// | `42` (digits) | offset 42 in every partition, clamped to the partition's `earliest...latest` |
-/// | `2025-06-11T12:00:00Z` (ISO 8601, optional fraction and zone offset) | the first offset whose record timestamp is at or after it (the end when none is) |
+/// | `2025-06-11T12:00:00Z` (ISO 8601, optional fraction and zone offset; the day must exist) | the first offset whose record timestamp is at or after it (the end when none is) |
 /// | `1749643200000ms` (digits + `ms`) | the same, as milliseconds since the Unix epoch |
 package enum ReplayStart: Sendable, Equatable, CustomStringConvertible {
     /// Each partition's log start offset.
@@ -44,14 +45,8 @@ package enum ReplayStart: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    private static func milliseconds(iso8601 text: String) -> Int64? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-        return nil
-    }
+    /// Through ``ISO8601Time``, so an impossible date (`2025-02-30`) is refused, not rolled over.
+    private static func milliseconds(iso8601 text: String) -> Int64? { ISO8601Time.milliseconds(text) }
 }
 
 extension Character {

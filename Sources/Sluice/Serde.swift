@@ -22,7 +22,8 @@ public struct Serde<Value>: @unchecked Sendable {
 }
 
 extension Serde where Value: Codable {
-    /// JSON through `Codable`, the convenient default.
+    /// JSON through `Codable`, the convenient default. Bytes that are not valid JSON
+    /// (``JSONValidation``: invalid UTF-8 included) fail to decode with a `DecodingError`.
     public static func json(_ type: Value.Type) -> Serde<Value> {
         Serde(
             encode: { value in
@@ -30,7 +31,7 @@ extension Serde where Value: Codable {
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                 return Array(try encoder.encode(value))
             },
-            decode: { bytes in try JSONDecoder().decode(Value.self, from: Data(bytes)) })
+            decode: { bytes in try JSONValidation.decode(Value.self, from: bytes) })
     }
 }
 

@@ -23,6 +23,11 @@ package struct StateStoreError: Error, CustomStringConvertible, Sendable {
         /// The application or store name does not make a legal changelog topic name, or an
         /// existing changelog topic does not fit (wrong partition count, not compacted).
         case invalidName
+        /// The changelog holds less than the store's checkpoint (or durable offset) says it
+        /// reflected: it was deleted and recreated, or truncated. Restoring from it would give
+        /// older state than the offsets committed with it, so a caller that has committed
+        /// offsets asks ``StoreChangelog/restore(refusingLostChangelog:)`` to refuse.
+        case changelogLost
         /// RocksDB failed (opening, reading or writing a RocksDB-backed store); the message
         /// carries RocksDB's own error and the database path.
         case rocksDB

@@ -187,10 +187,14 @@ package final class StoreChangelog {
     /// Rebuilds the store's committed state: the checkpoint when it is valid (magic, CRC, offset
     /// within the changelog's range), else nothing; then every committed changelog record after
     /// it, read read-committed (aborted transactions and markers skipped).
+    /// - Parameter refusingLostChangelog: throw `.changelogLost`, before changing anything, when
+    ///   the checkpoint or the durable store reflects a changelog offset beyond the changelog's
+    ///   end (rather than starting over from the shorter changelog). A worker whose input
+    ///   offsets were committed with that state sets it: the state must not silently go back.
     /// - Throws: `.changelogUnstable` when a transaction is open on the changelog partition;
-    ///   `.corruptChangelog`, `.log`, `.storage`.
+    ///   `.changelogLost` (see above); `.corruptChangelog`, `.log`, `.storage`.
     @discardableResult
-    package func restore() throws(StateStoreError) -> RestoreSummary {
+    package func restore(refusingLostChangelog: Bool = false) throws(StateStoreError) -> RestoreSummary {
         let stable = partitionLog.lastStableOffset
         let end = partitionLog.logEndOffset
         let first = partitionLog.logStartOffset
@@ -200,6 +204,9 @@ package final class StoreChangelog {
         var summary = RestoreSummary(start: .changelogStart(reason: ""), checkpointEntries: 0, changelogRecords: 0, changelogOffset: first)
         var startOffset = first
         if let durable = store as? any DurableStateStore {
+            if refusingLostChangelog, let offset = durable.durableChangelogOffset, offset > end {
+                throw StateStoreError(.changelogLost, "store \(store.name) reflects \(topicPartition) up to offset \(offset), but the changelog ends at \(end)")
+            }
             // The store kept its state; replay only what came after it, unless it does not fit
             // the changelog (then wipe it and replay everything).
             if let offset = durable.durableChangelogOffset, offset >= first, offset <= end {
@@ -212,7 +219,7 @@ package final class StoreChangelog {
             }
         } else {
             store.reset()
-            try restoreCheckpoint(into: &summary, startOffset: &startOffset, first: first, end: end)
+            try restoreCheckpoint(into: &summary, startOffset: &startOffset, first: first, end: end, refusingLostChangelog: refusingLostChangelog)
         }
         if case .changelogStart(let reason) = summary.start {
             log.logger.info("restoring store from the changelog start", metadata: [
@@ -256,14 +263,17 @@ package final class StoreChangelog {
     }
 
     /// Loads a valid checkpoint into the (reset) store and moves `startOffset` past it.
-    private func restoreCheckpoint(into summary: inout RestoreSummary, startOffset: inout Offset, first: Offset, end: Offset) throws(StateStoreError) {
+    private func restoreCheckpoint(into summary: inout RestoreSummary, startOffset: inout Offset, first: Offset, end: Offset,
+                                   refusingLostChangelog: Bool) throws(StateStoreError) {
         switch try checkpointFile.read() {
         case .missing:
             summary.start = .changelogStart(reason: "no checkpoint")
         case .corrupt(let reason):
             summary.start = .changelogStart(reason: "corrupt checkpoint: \(reason)")
         case .valid(let offset, let records):
-            if offset > end {
+            if offset > end && refusingLostChangelog {
+                throw StateStoreError(.changelogLost, "the checkpoint of store \(store.name) reflects \(topicPartition) up to offset \(offset), but the changelog ends at \(end)")
+            } else if offset > end {
                 summary.start = .changelogStart(reason: "checkpoint offset \(offset) is beyond the changelog end \(end)")
             } else if offset < first {
                 summary.start = .changelogStart(reason: "checkpoint offset \(offset) is before the changelog start \(first)")

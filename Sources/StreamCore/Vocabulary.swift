@@ -63,13 +63,20 @@ package struct Timestamp: RawRepresentable, Hashable, Comparable, Sendable, Cust
     package var description: String { String(rawValue) }
 }
 
-/// A topic name, validated as Kafka validates them: 1...249 characters of `[a-zA-Z0-9._-]`,
-/// and neither `.` nor `..`.
+/// A topic name, validated as Kafka validates them — characters of `[a-zA-Z0-9._-]`, neither
+/// `.` nor `..` — but at most 246 characters, not Kafka's 249: a topic is a directory named
+/// after it, built as `staging/creating-<topic>` and deleted through `staging/deleting-<topic>`,
+/// and those names must fit the file system's 255 bytes per path component.
 package struct TopicName: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
     package let rawValue: String
 
-    /// The longest legal topic name, in characters.
-    package static let lengthMax = 249
+    /// The longest file name (path component) the file systems we run on allow, in bytes.
+    package static let fileNameBytesMax = 255
+    /// The longest prefix a topic's directory name gets while it is created or deleted
+    /// (`creating-`, `deleting-`).
+    package static let stagingPrefixBytesMax = 9
+    /// The longest legal topic name, in characters (ASCII, so also bytes): 246.
+    package static let lengthMax = fileNameBytesMax - stagingPrefixBytesMax
 
     /// Fails for names that are not legal topic names.
     package init?(rawValue: String) {

@@ -48,7 +48,7 @@ import Testing
     @Test func legalNamesAtTheEdges() throws {
         let log = try openLog(SimulatedDisk(seed: 53), clock: makeClock())
         defer { log.close() }
-        for name in [String(repeating: "x", count: 249), "a", "A.b_c-9", "..."] {
+        for name in [String(repeating: "x", count: TopicName.lengthMax), "a", "A.b_c-9", "..."] {
             #expect(logErrorCode { try log.topic(named: name) } == .unknownTopic, "\(name)")
             try log.createTopic(topicName(name), config: TopicConfig())
             #expect(try log.topic(named: name).name.rawValue == name)

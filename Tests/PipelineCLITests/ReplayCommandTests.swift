@@ -37,9 +37,11 @@ struct ReplayCommandTests {
         #expect(replay.stdout.contains("orders/0: committed "), "\(replay)")
         #expect(replay.stdout.contains("replayed order-totals: rewound 3 partitions of group order-totals, deleted 1 changelog topic"), "\(replay)")
         #expect(replay.stdout.contains("fenced 3 transactional ids"), "\(replay)")
-        // The store is empty until the rerun: its changelog topic is gone.
+        // The store is empty until the rerun: its changelog topic was deleted and created again, empty.
         let topics = try scratch.run(["topics", "list"])
-        #expect(!topics.stdout.contains("order-totals-customer-totals-changelog"), "\(topics)")
+        #expect(topics.stdout.contains("order-totals-customer-totals-changelog"), "\(topics)")
+        let emptied = try scratch.stateShow("order-totals", "customer-totals")
+        #expect(emptied.exitCode == 0 && emptied.stdoutLines.isEmpty, "\(emptied)")
         // The group's committed offsets are back at the start: a group consumer sees everything.
         let pending = try scratch.run(["consume", "orders", "--group", "order-totals", "--max", "100000"], timeout: 60)
         #expect(pending.stdoutLines.count == ledger.goodCount + ledger.poison.count, "\(pending.stdoutLines.count) records after the committed offsets")
@@ -84,9 +86,9 @@ struct ReplayCommandTests {
         let rest = try scratch.run(["consume", "orders", "--group", "order-totals"])
         #expect(rest.stdoutLines.count == orders.filter { $0.offset >= 2 }.count, "\(rest)")
 
-        // A time after every record: every partition rewinds to its end.
+        // A time after every record rewinds nothing: refused (see replayThatRewindsNothingIsRefused).
         let future = try scratch.run(["replay", "order-totals", "--from", "2100-01-01T00:00:00Z", "--yes"])
-        #expect(future.exitCode == 0, "\(future)")
+        expectOneLineError(future, containing: ["would rewind no partition"])
         let afterFuture = try scratch.run(["consume", "orders", "--group", "order-totals"])
         #expect(afterFuture.stdoutLines.isEmpty, "\(afterFuture)")
         // Epoch milliseconds before every record: the start.
@@ -95,6 +97,39 @@ struct ReplayCommandTests {
         let afterPast = try scratch.run(["consume", "orders", "--group", "order-totals"])
         #expect(afterPast.stdoutLines.count == orders.count, "\(afterPast)")
         expectUsageError(try scratch.run(["replay", "order-totals", "--from", "yesterday", "--yes"]), containing: ["--from"])
+    }
+
+    @Test("a replay that would rewind no partition (an offset past the end, a future time) is refused; the totals go on")
+    func replayThatRewindsNothingIsRefused() throws {
+        var data = try DeadLetteredData.make(goodCount: 30)
+        let scratch = data.scratch
+        for from in ["99999999999", "2100-01-01T00:00:00Z"] {
+            let refused = try scratch.run(["replay", "order-totals", "--from", from, "--yes"])
+            expectOneLineError(refused, containing: ["replay of order-totals", "would rewind no partition", "nothing changed"])
+        }
+        #expect(try scratch.run(["topics", "list"]).stdout.contains("order-totals-customer-totals-changelog"))
+        // The next run goes on from the whole state: one more order adds to its customer's total.
+        let customer = OrderLedger.customerID(3)
+        try scratch.produceOrders([data.ledger.good(customer: customer, cents: 1_00)])
+        expectRunSuccess(try scratch.run(["run", "order-totals", "--until-idle"], timeout: 60), pipeline: "order-totals")
+        let last = try CustomerTotalRow.decodeAll(try scratch.values("customer-totals")).last { $0.customer_id == customer }
+        #expect(last == data.ledger.total(of: customer), "\(customer): \(last.map(String.init(describing:)) ?? "nil"), expected \(data.ledger.total(of: customer).map(String.init(describing:)) ?? "nil")")
+    }
+
+    @Test("a replay that would empty the totals without rewinding a partition that built them is refused")
+    func partialReplayIsRefused() throws {
+        let data = try DeadLetteredData.make(goodCount: 30)
+        let scratch = data.scratch
+        Thread.sleep(forTimeInterval: 0.05)
+        let middle = Int64(Date().timeIntervalSince1970 * 1000)
+        Thread.sleep(forTimeInterval: 0.05)
+        // New orders of one customer only: one partition has records after `middle`.
+        var ledger = data.ledger
+        try scratch.produceOrders([ledger.good(customer: OrderLedger.customerID(2), cents: 5_00)])
+        expectRunSuccess(try scratch.run(["run", "order-totals", "--until-idle"], timeout: 60), pipeline: "order-totals")
+        let refused = try scratch.run(["replay", "order-totals", "--from", "\(middle)ms", "--yes"])
+        expectOneLineError(refused, containing: ["would reset its state stores without rewinding", "--from earliest", "nothing changed"])
+        #expect(try scratch.run(["topics", "list"]).stdout.contains("order-totals-customer-totals-changelog"))
     }
 
     @Test("a replay cut short leaves a marker: run refuses until the replay is run again")
