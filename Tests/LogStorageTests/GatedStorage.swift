@@ -58,6 +58,7 @@ final class GatedStorage: Storage {
     func removeFile(_ path: String) throws(StorageError) { note("remove", path); try disk.removeFile(path) }
     func removeDirectory(_ path: String) throws(StorageError) { note("rmdir", path); try disk.removeDirectory(path) }
     func rename(_ from: String, to: String) throws(StorageError) { note("rename", from); try disk.rename(from, to: to) }
+    func syncDirectory(_ path: String) throws(StorageError) { note("syncdir", path); try disk.syncDirectory(path) }
     func lockDirectory(_ path: String, owner: String) throws(StorageError) -> any StorageLock {
         try disk.lockDirectory(path, owner: owner)
     }

@@ -68,30 +68,18 @@ struct ExactlyOnceSimulationTests {
             if [.bitRot, .indexRot].contains(mode) { #expect(bitRot > 0) }
         }
     }
-}
-
-extension CopySimulation.Mode {
-    /// The first seed of the mode's CI range.
-    var firstSeed: UInt64 {
-        switch self {
-        case .classic: 1
-        case .pageLoss: 10_001
-        case .entryLoss: 20_001
-        case .bitRot: 30_001
-        case .indexRot: 40_001
-        }
-    }
 
     @Test("the copy loop stays exactly-once through wall-clock jumps mid-commit, swept timeouts and expiry")
     func copyLoopSurvivesClockJumpsAndExpiry() throws {
+        let seeds = SimulationSeeds.seeds(ciCount: 200)
         var total = CopySimulation.Outcome()
-        for seed in SimulationSeeds.all {
+        for seed in seeds {
             var simulation = CopySimulation(seed: seed, variant: .clockJumpsAndExpiry)
             let outcome: CopySimulation.Outcome
             do {
                 outcome = try simulation.run()
             } catch {
-                Issue.record("seed \(seed): unexpected error \(error) (replay with SLUICE_SIMULATION_SEED=\(seed))")
+                Issue.record("seed \(seed): unexpected error \(error) (\(SimulationSeeds.replay(seed, filter: "copyLoopSurvivesClockJumpsAndExpiry")))")
                 continue
             }
             total.crashes += outcome.crashes
@@ -103,13 +91,26 @@ extension CopySimulation.Mode {
             total.producersExpired += outcome.producersExpired
             total.expiredZombiesRefused += outcome.expiredZombiesRefused
         }
-        print("simulation with time faults: \(SimulationSeeds.all.count) seeds, \(total.crashes) crashes, \(total.transactions) transactions, wall jumps mid-commit \(total.wallJumpsForward) forward / \(total.wallJumpsBack) back, \(total.abandonedAborted) abandoned transactions swept, \(total.transactionalIDsExpired) transactional ids and \(total.producersExpired) producer entries expired, \(total.expiredZombiesRefused) zombies of expired ids refused")
-        if SimulationSeeds.all.count >= 50 {
-            #expect(total.crashes > SimulationSeeds.all.count, "the simulation should crash more than once per seed on average")
+        print("simulation with time faults: \(seeds.count) seeds, \(total.crashes) crashes, \(total.transactions) transactions, wall jumps mid-commit \(total.wallJumpsForward) forward / \(total.wallJumpsBack) back, \(total.abandonedAborted) abandoned transactions swept, \(total.transactionalIDsExpired) transactional ids and \(total.producersExpired) producer entries expired, \(total.expiredZombiesRefused) zombies of expired ids refused")
+        if SimulationSeeds.isRange(seeds) {
+            #expect(total.crashes > seeds.count, "the simulation should crash more than once per seed on average")
             #expect(total.wallJumpsForward > 0 && total.wallJumpsBack > 0, "jumps must land inside commits")
             #expect(total.abandonedAborted > 0)
             #expect(total.transactionalIDsExpired > 0 && total.producersExpired > 0)
             #expect(total.expiredZombiesRefused > 0)
+        }
+    }
+}
+
+extension CopySimulation.Mode {
+    /// The first seed of the mode's CI range.
+    var firstSeed: UInt64 {
+        switch self {
+        case .classic: 1
+        case .pageLoss: 10_001
+        case .entryLoss: 20_001
+        case .bitRot: 30_001
+        case .indexRot: 40_001
         }
     }
 }
