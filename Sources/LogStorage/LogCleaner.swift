@@ -72,6 +72,8 @@ extension PartitionLog {
         var aborted: [AbortedTransaction]
         /// Producers the partition still knows: their last marker stays.
         var liveProducers: Set<ProducerID>
+        /// The partition's producer expiry count when the pass was planned.
+        var producerExpiryCount: Int
         var now: Int64
         var config: TopicConfig
     }
@@ -96,7 +98,7 @@ extension PartitionLog {
                 candidates: Array(segments.dropLast()),
                 stable: self.producerState.firstUnstableOffset ?? segments[segments.count - 1].nextOffset,
                 aborted: self.producerState.aborted, liveProducers: Set(self.producerState.producers.keys),
-                now: self.clockForCleaner.now().rawValue, config: self.config)
+                producerExpiryCount: self.producerExpiryCount, now: self.clockForCleaner.now().rawValue, config: self.config)
         }) else { return CompactionReport() }
         var report = CompactionReport()
         let (groups, pendingHorizon) = try build(plan, &report)
@@ -364,7 +366,7 @@ extension PartitionLog {
             segments = cleaned + rest
             self.firstDirtyOffset = rest[0].baseOffset
             if !removedAbortMarkers.isEmpty { self.producerState.forgetAborted(endingAt: removedAbortMarkers) }
-            self.noteCleaned(pendingHorizon: pendingHorizon)
+            self.noteCleaned(pendingHorizon: pendingHorizon, producerExpiryCount: plan.producerExpiryCount)
             report.segmentsAfter = cleaned.count
             report.bytesAfter = cleaned.reduce(0) { $0 + $1.sizeBytes }
             self.loggerForCleaner.info("compacted", metadata: [

@@ -260,7 +260,7 @@ package final class LogManager: @unchecked Sendable {
     /// transaction coordinator's sweep of timed-out transactions and expired transactional ids).
     package func maintain() throws(LogError) {
         try cleanLog()
-        try runMaintenanceTasks()
+        runMaintenanceTasks()
     }
 
     private func cleanLog() throws(LogError) {
@@ -292,7 +292,7 @@ package final class LogManager: @unchecked Sendable {
         maintenanceTasks[name] = task
     }
 
-    private func runMaintenanceTasks() throws(LogError) {
+    private func runMaintenanceTasks() {
         lock.lock()
         let tasks = maintenanceTasks.sorted { $0.key < $1.key }
         lock.unlock()
@@ -321,7 +321,7 @@ package final class LogManager: @unchecked Sendable {
                         try self.maintain()
                         nextClean = Date().addingTimeInterval(cleanInterval)
                     } else {
-                        try self.runMaintenanceTasks()
+                        self.runMaintenanceTasks()
                     }
                 } catch {
                     self.logger.error("maintenance failed: \(error)")

@@ -67,8 +67,10 @@ package final class PartitionLog: @unchecked Sendable {
     var firstDirtyOffset = Offset(0)
     /// The earliest delete horizon the last pass kept a tombstone or marker for (nil: none).
     private var pendingDeleteHorizon: Timestamp?
-    /// Whether producers expired since the last pass (their last markers may go now).
-    private var producersExpiredSinceCleaning = false
+    /// Expiries of producers so far, and as of the last pass's plan: when they differ, producers
+    /// expired since (their last markers may go now).
+    private(set) var producerExpiryCount = 0
+    private var producerExpiryCountCleaned = 0
     /// Set by `close()`; a pass planned after it does nothing.
     private(set) var isClosed = false
     /// Records below this were deleted by ``deleteRecords(below:)`` (it may lie inside the first
@@ -448,7 +450,7 @@ package final class PartitionLog: @unchecked Sendable {
         let cutoff = Timestamp(milliseconds: clock.now().rawValue - idleMilliseconds)
         let expired = producerState.expireProducers(idleBefore: cutoff)
         guard !expired.isEmpty else { return 0 }
-        producersExpiredSinceCleaning = true
+        producerExpiryCount += 1
         if segments[segments.count - 1].isEmpty {
             try writeProducerSnapshot(at: segments[segments.count - 1].baseOffset)
         } else {
@@ -502,13 +504,15 @@ package final class PartitionLog: @unchecked Sendable {
     /// Whether the cleaner has work without new dirty data: a kept delete horizon has passed, or
     /// producers expired. Called with the partition lock held.
     func cleaningDue(at now: Timestamp) -> Bool {
-        producersExpiredSinceCleaning || (pendingDeleteHorizon.map { $0 <= now } ?? false)
+        producerExpiryCount != producerExpiryCountCleaned || (pendingDeleteHorizon.map { $0 <= now } ?? false)
     }
 
-    /// Records what a pass left waiting. Called with the partition lock held.
-    func noteCleaned(pendingHorizon: Timestamp?) {
+    /// Records what a pass left waiting: the earliest horizon it kept, and the expiries its plan
+    /// saw (expiries during the pass still make the next one due). Called with the partition lock
+    /// held.
+    func noteCleaned(pendingHorizon: Timestamp?, producerExpiryCount planned: Int) {
         pendingDeleteHorizon = pendingHorizon
-        producersExpiredSinceCleaning = false
+        producerExpiryCountCleaned = planned
     }
 
     /// Runs `body` with the segment list under the partition lock (for the cleaner).

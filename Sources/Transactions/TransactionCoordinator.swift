@@ -81,7 +81,6 @@ package final class TransactionCoordinator: @unchecked Sendable {
     /// The name of the coordinator's sweep among the log's maintenance tasks.
     package static let maintenanceTaskName = "transaction-coordinator"
 
-
     // MARK: Loading and recovery
 
     /// Loads twice or more until two passes agree (see ConsumerOffsets: offsets are outside the
@@ -265,8 +264,9 @@ package final class TransactionCoordinator: @unchecked Sendable {
     /// a new producer id at epoch 0 (Kafka accepts this too). A zombie of the expired id still holds
     /// the old producer id: before the id is registered again every call it makes is refused as
     /// `.unknownTransactionalID`, and after it is refused as `.fenced` (another producer id), so it
-    /// can never add a partition or commit. It has nothing open to write into: an id expires only
-    /// when idle, and a transaction open that long has timed out and been aborted first.
+    /// can never add a partition, write a batch (the transactional producer has every batch's
+    /// epoch checked here first) or commit. An id expires only when idle: a transaction open that
+    /// long has timed out and been aborted first.
     /// - Returns: the transactional ids forgotten.
     @discardableResult
     package func expireTransactionalIDs() throws(TransactionError) -> [String] {
