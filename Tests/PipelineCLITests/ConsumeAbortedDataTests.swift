@@ -58,3 +58,36 @@ struct ConsumeAbortedDataTests {
         #expect(uncommitted.stdoutLines.count == 3 * 4 * 4 * 64 + 20)
     }
 }
+
+/// The issue's own steps, smaller: `order-totals` with a long commit interval is SIGKILLed while
+/// its first transaction holds more than a fetch's worth of `customer-totals` output; the rerun
+/// aborts it and commits everything after it; `consume customer-totals` must then print every
+/// committed update, not stop at the aborted data.
+@Suite("pipeline consume after a killed run", .serialized)
+struct ConsumeAfterKilledRunTests {
+    @Test("consume prints a rerun's committed output that follows a killed run's aborted transaction of over 1 MiB")
+    func consumeAfterKilledRun() throws {
+        let scratch = try Scratch()
+        try scratch.createTopic("orders", ["--partitions", "1"])
+        var ledger = OrderLedger()
+        var random = SeededRandom(seed: 183)
+        try scratch.produceOrders(ledger.goodOrders(40_000, customers: 0..<30_000, using: &random))
+        let output = scratch.segmentPath("customer-totals")
+        let run = try PipelineProcess(["run", "order-totals", "--commit-interval", "1h", "--data-dir", scratch.dataDir], in: scratch.root, timeout: 120)
+        // The kill must land with over 1 MiB of the open transaction's output in the log.
+        let inFlight = PipelineProcess.waitUntil(timeout: 90) { ((try? fileSize(output)) ?? 0) > 3 << 19 || !run.isRunning }
+        run.kill(SIGKILL)
+        let killed = run.wait()
+        #expect(inFlight && killed.signaled && killed.exitCode == 128 + SIGKILL, "the kill did not land mid-transaction: \(killed)")
+        let abortedBytes = try fileSize(output)
+        #expect(abortedBytes > 1 << 20, "only \(abortedBytes) bytes of output were in flight")
+        #expect(try scratch.run(["consume", "customer-totals", "--isolation", "read-committed"]).stdoutLines.isEmpty,
+                "nothing of the killed run is committed")
+
+        expectRunSuccess(try scratch.run(["run", "order-totals", "--until-idle"], timeout: 180), pipeline: "order-totals")
+        let committed = try scratch.envelopes("customer-totals")
+        #expect(committed.count == 40_000, "consume printed \(committed.count) committed updates after \(abortedBytes) bytes of aborted output")
+        let check = try customerTotalsProblems(committed, ledger: ledger)
+        #expect(check.count == 0, "\(check.described.joined(separator: "\n"))")
+    }
+}

@@ -9,6 +9,17 @@ import PipelineRuntime
 import EngineTestSupport
 @testable import pipeline
 
+/// Writes the latest value per key to a compacted topic and an audit copy kept 90 days.
+private struct DeclaredSinkTopics: PipelineDefinition {
+    let name = "declared-sinks"
+    let summary = "events → latest (compacted), audit (90 days)"
+    var body: Topology {
+        Source("events", value: .string).sink("latest", value: .string, topic: .compacted)
+        Source("events", value: .string).sink("audit", value: .string, topic: SinkTopic(retention: .seconds(90 * 86_400)))
+        Source("events", value: .string).sink("plain", value: .string)
+    }
+}
+
 /// The configuration the runtime gives the topics it creates (issue 10.2): sinks and dead-letter
 /// topics get delete cleanup and the topic defaults whatever the sources are; repartition topics
 /// delete cleanup with no retention, purged below the pipeline's committed offsets.
@@ -33,6 +44,19 @@ struct RuntimeTopicConfigTests {
             #expect(config.retentionBytes == defaults.retentionBytes, "\(name)")
             #expect(config.partitionCount == 2, "\(name)")
         }
+    }
+
+    @Test("a sink's declared topic settings are what the runtime creates it with")
+    func declaredSinkSettings() throws {
+        let engine = try TestEngine()
+        try engine.log.createTopic(TopicName(rawValue: "events")!, config: TopicConfig(partitionCount: 3, retentionMilliseconds: 60_000))
+        #expect(DeclaredSinkTopics().topology.sinkTopicSettings == ["latest": .compacted, "audit": SinkTopic(retention: .seconds(90 * 86_400))])
+        _ = try PipelineRunner(pipeline: DeclaredSinkTopics(), log: engine.log, coordinator: engine.coordinator)
+        func config(_ name: String) throws -> TopicConfig { try engine.log.topic(TopicName(rawValue: name)!).config }
+        #expect(try config("latest").cleanupPolicy == .compact && config("latest").retentionMilliseconds == -1)
+        #expect(try config("audit").cleanupPolicy == .delete && config("audit").retentionMilliseconds == 90 * 86_400_000)
+        #expect(try config("plain").cleanupPolicy == .delete && config("plain").retentionMilliseconds == TopicConfig(partitionCount: 1).retentionMilliseconds)
+        #expect(try ["latest", "audit", "plain"].allSatisfy { try config($0).partitionCount == 3 })
     }
 
     @Test("a repartition topic has no retention and loses its consumed prefix, never an unconsumed record, after commits")
