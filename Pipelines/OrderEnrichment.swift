@@ -66,8 +66,9 @@ struct OrderEnrichment: PipelineDefinition {
     var body: Topology {
         let customers = Table("customers", value: .json(Customer.self), store: "customers")
         Source("orders", value: OrderCreatedFastDecoding.serde)
-            .filter { _, order in
+            .filter { key, order in
                 guard !order.customerID.isEmpty else { throw OrderRejected.missingCustomer }
+                try RecordKeys.require(key, isCustomer: order.customerID)
                 _ = try order.amountInCents()
                 return true
             }

@@ -27,8 +27,9 @@ struct OrderTotals: PipelineDefinition {
 
     var body: Topology {
         Source("orders", value: OrderCreatedFastDecoding.serde)
-            .filter { _, order in
+            .filter { key, order in
                 guard !order.customerID.isEmpty else { throw OrderRejected.missingCustomer }
+                try RecordKeys.require(key, isCustomer: order.customerID)
                 return true
             }
             .groupByKey()

@@ -27,8 +27,9 @@ struct OrdersPerMinute: PipelineDefinition {
 
     var body: Topology {
         Source("orders", value: .json(OrderCreated.self))
-            .filter { _, order in
+            .filter { key, order in
                 guard !order.customerID.isEmpty else { throw OrderRejected.missingCustomer }
+                try RecordKeys.require(key, isCustomer: order.customerID)
                 return true
             }
             .withTimestamps { _, order in try order.eventTime() }

@@ -3,6 +3,7 @@ import StreamCore
 import LogStorage
 import Transactions
 import StateStores
+import RecordFormat
 import PipelineRuntime
 import Sluice
 import Foundation
@@ -152,6 +153,11 @@ struct StateCommand: ParsableCommand {
 
 /// `pipeline state show PIPELINE STORE [--key K]`: a store's committed contents, restored from its
 /// checkpoints and changelog, one `key<TAB>value` line per entry.
+///
+/// With `--key`, only the partition the key belongs to is restored first (records are keyed and
+/// partitioned by murmur2, so the key's state lives in that partition's store), and a store the
+/// pipeline keeps in RocksDB is opened as it is, replaying only the changelog after its recorded
+/// offset; the other partitions are searched only when the key is not there.
 struct StateShow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Print a store's committed contents.")
     @Argument var pipeline: String
@@ -160,29 +166,47 @@ struct StateShow: ParsableCommand {
     @OptionGroup var data: DataDirectoryOptions
 
     func run() throws {
+        let backend = CatalogRegistry.catalog.pipeline(named: pipeline)?.configuration.storeBackends[store] ?? .memory
         try withEngine(data, command: "state show") { log, _ in
             let topicName = try StoreChangelog.topicName(application: pipeline, store: store)
             guard log.hasTopic(topicName) else {
                 throw CLIError("no state for store '\(store)' of pipeline '\(pipeline)' (no changelog topic \(topicName); has the pipeline run?)")
             }
             let partitions = try log.topic(topicName).partitionCount
+            /// The partition's committed store, restored.
+            func restored(_ partition: Int) throws -> any KeyValueAccess {
+                let state: any KeyValueAccess
+                if backend == .rocksDB, log.storage is POSIXStorage {
+                    state = try RocksDBStore(name: store, path: RocksDBStore.path(dataDirectory: log.directory, application: pipeline,
+                                                                                 store: store, partition: PartitionID(Int32(partition))))
+                } else {
+                    state = KeyValueStore(name: store)
+                }
+                let changelog = try StoreChangelog(log: log, application: pipeline, store: state,
+                                                   partition: PartitionID(Int32(partition)), partitionCount: partitions)
+                _ = try changelog.restore()
+                return state
+            }
+            if let key {
+                let wanted = Array(key.utf8)
+                let home = Int(Murmur2Partitioner.partition(forKey: wanted, partitionCount: partitions).rawValue)
+                for partition in [home] + (0..<partitions).filter({ $0 != home }) {
+                    if let value = try restored(partition).get(wanted) {
+                        print(StateShow.text(wanted) + "\t" + StateShow.text(value))
+                        return
+                    }
+                }
+                throw CLIError("store '\(store)' of pipeline '\(pipeline)' has no key '\(key)'")
+            }
             var entries: [(key: [UInt8], value: [UInt8])] = []
             for partition in 0..<partitions {
-                let state = KeyValueStore(name: store)
-                let changelog = try StoreChangelog(log: log, application: pipeline, store: state,
-                                                   partition: PartitionID(partition), partitionCount: partitions)
-                _ = try changelog.restore()
-                entries += state.all()
+                entries += try restored(partition).committedRecords().compactMap { record in record.value.map { (record.key, $0) } }
             }
-            let wanted = key.map { Array($0.utf8) }
             let output = OutputBuffer()
-            for entry in entries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where wanted == nil || entry.key == wanted {
+            for entry in entries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
                 output.line(StateShow.text(entry.key) + "\t" + StateShow.text(entry.value))
             }
             output.flush()
-            if let key, !entries.contains(where: { $0.key == wanted }) {
-                throw CLIError("store '\(store)' of pipeline '\(pipeline)' has no key '\(key)'")
-            }
         }
     }
 
