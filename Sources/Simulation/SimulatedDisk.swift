@@ -47,7 +47,8 @@ import Synchronization
 /// except that (a) a write under ``Faults/tornWrites`` leaves a random strict prefix of its bytes
 /// as a pending change, subject to step 1 like any other, and (b) `removeDirectory` and a
 /// `createDirectory` of several missing levels, which ``POSIXStorage`` performs one entry at a
-/// time, leave a random strict prefix of their steps done (each durable). The call throws
+/// time, leave a random strict prefix of their steps done (each durable; with entry loss on, none
+/// of them survives, since no directory sync covered them). The call throws
 /// `.crashed`.
 ///
 /// Reads never change the disk: a bit flip (``Faults/readBitFlipProbability``) alters only the
