@@ -335,7 +335,7 @@ extension LogSegment {
                 position = fileSize
                 break
             }
-            if case .corrupt(let at, _, _) = problem, let resume = validBatchAfter(at, fileSize: fileSize) {
+            if let resume = try validBatchAfterDamage(at: problem.position, fileSize: fileSize) {
                 report.corruptions.append(problem)
                 position = resume
                 validEnd = resume
@@ -361,18 +361,26 @@ extension LogSegment {
         return report
     }
 
-    /// When the batch at `position` is damaged but its length field still points at a valid
-    /// batch, the damage is in the middle of the segment: returns where scanning resumes.
-    private func validBatchAfter(_ position: Int64, fileSize: Int64) -> Int64? {
-        guard let head = try? log.read(at: position, count: 12), head.count == 12 else { return nil }
+    /// Where valid batches start again after damage at `position`, or nil when none follows (the
+    /// damage runs to the end: a torn tail). The damaged batch's length field is tried first;
+    /// since that field may be what is damaged, the bytes after the damage are then searched for
+    /// the start of a valid batch (see ``BatchScanner/nextValidBatch(_:after:to:offsets:scanBytesMax:)``).
+    private func validBatchAfterDamage(at position: Int64, fileSize: Int64) throws(LogError) -> Int64? {
+        let offsets = OffsetExpectation(bounds: offsetBounds, first: nextOffset, contiguous: false)
+        if let next = try batchNamedByLengthField(at: position, fileSize: fileSize, offsets: offsets) { return next }
+        return try BatchScanner.nextValidBatch(log, after: position, to: fileSize, offsets: offsets)
+    }
+
+    /// The position the length field of the batch at `position` points at, when a whole valid
+    /// batch starts there.
+    private func batchNamedByLengthField(at position: Int64, fileSize: Int64, offsets: OffsetExpectation) throws(LogError) -> Int64? {
+        let head = try storageCall("reading \(logPath)") { () throws(StorageError) in try log.read(at: position, count: 12) }
+        guard head.count == 12 else { return nil }
         let length = Int64(Int32(bitPattern: head.readBigEndianUInt32(at: 8)))
-        guard length >= 49 else { return nil }
+        guard length >= Int64(RecordBatchHeader.batchLengthMin) else { return nil }
         let next = position + 12 + length
-        guard next < fileSize, let candidate = try? log.read(at: next, count: Int(min(fileSize - next, 64 << 20))),
-              let header = try? RecordBatchHeader.parse(candidate, at: 0),
-              header.totalSizeBytes <= candidate.count,
-              BatchScanner.checksum(of: candidate[0..<header.totalSizeBytes]) == header.crc,
-              header.baseOffset >= nextOffset
+        guard next < fileSize,
+              try BatchScanner.nextValidBatch(log, after: next - 1, to: fileSize, offsets: offsets, scanBytesMax: 1) == next
         else { return nil }
         return next
     }
