@@ -78,11 +78,40 @@ struct LogDumpAndRecoveryTests {
         // A payload byte: after the 61-byte header, inside the first batch.
         try flipByte(in: path, at: firstSize - 2)
         let result = try scratch.runBare(["log", "dump", path])
-        #expect(result.exitCode == 0)
+        #expect(result.exitCode != 0, "a damaged segment must not dump with success: \(result)")
+        #expect(result.stderrErrorLines.count == 1 && result.stderrErrorLines[0].contains("CRC-32C")
+                && result.stderrErrorLines[0].contains("position 0"), "\(result)")
         let after = DumpOutput(result.stdout)
         try #require(after.batchLines.count == 2, "\(result)")
         #expect(DumpOutput.field("crcValid", in: after.batchLines[0]) == "false", "\(result)")
         #expect(DumpOutput.field("crcValid", in: after.batchLines[1]) == "true", "\(result)")
+    }
+
+    /// Issue 18.10: a damaged header in the middle of a segment, or a file that is no segment,
+    /// exits non-zero naming the position and the reason, after the batches before the damage.
+    @Test("dump of a segment with a damaged header exits non-zero after the batches before it")
+    func dumpDamagedHeader() throws {
+        let scratch = try twoBatches()
+        let path = scratch.segmentPath("t")
+        let firstSize = try #require(DumpOutput(try scratch.runBare(["log", "dump", path]).stdout).batchLines.first
+            .flatMap { DumpOutput.field("size", in: $0) }.flatMap(Int.init))
+        try flipByte(in: path, at: firstSize + 16)  // the second batch's magic
+        let result = try scratch.runBare(["log", "dump", path])
+        #expect(result.exitCode != 0, "\(result)")
+        #expect(DumpOutput(result.stdout).batchLines.count == 1, "\(result)")
+        #expect(result.stderrErrorLines.count == 1 && result.stderrErrorLines[0].contains("position \(firstSize)")
+                && result.stderrErrorLines[0].contains("magic"), "\(result)")
+    }
+
+    @Test("dump of a file that is no segment exits non-zero")
+    func dumpNotASegment() throws {
+        let scratch = try Scratch()
+        let path = scratch.root.appendingPathComponent("notes.log").path
+        try Data(String(repeating: "this is not a record batch\n", count: 10).utf8).write(to: URL(fileURLWithPath: path))
+        let result = try scratch.runBare(["log", "dump", path])
+        #expect(result.exitCode != 0, "\(result)")
+        #expect(result.stderrErrorLines.count == 1 && result.stderrErrorLines[0].contains("not a segment")
+                && result.stderrErrorLines[0].contains("position 0"), "\(result)")
     }
 
     @Test("a corrupt batch in the middle of the active segment is never served")
