@@ -30,6 +30,7 @@ extension PartitionLog {
     /// `min.cleanable.dirty.ratio` of 0.5).
     package var needsCompaction: Bool {
         guard config.cleanupPolicy == .compact else { return false }
+        // Only throws once a sync of the data directory failed: then nothing is worth compacting.
         return (try? withSegments { (segments: inout [LogSegment]) throws(LogError) -> Bool in
             guard segments.count > 1 else { return false }
             let inactive = segments.dropLast()
@@ -198,9 +199,8 @@ extension PartitionLog {
         let cleanedPath = joinPath(directory, LogSegment.fileName(base, ".log.cleaned"))
         let swapPath = joinPath(directory, LogSegment.fileName(base, ".log.swap"))
         let finalPath = joinPath(directory, LogSegment.fileName(base, ".log"))
-        try storageCall("writing \(cleanedPath)") { () throws(StorageError) in
+        let file = try storageCall("writing \(cleanedPath)") { () throws(StorageError) -> any StorageFile in
             let file = try storage.openFile(cleanedPath, mode: .create)
-            defer { file.close() }
             try file.truncate(to: 0)
             let chunk = 8 << 20
             var position = 0
@@ -209,8 +209,10 @@ extension PartitionLog {
                 try file.write(Array(bytes[position..<end]), at: Int64(position))
                 position = end
             }
-            try file.sync()
+            return file
         }
+        defer { file.close() }
+        try syncFile(file)
         crashPoints.reached(.duringCompaction)
         // The group's aborted-transaction entries move to the cleaned segment.
         var aborted: [AbortedTransaction] = []

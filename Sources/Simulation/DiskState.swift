@@ -35,6 +35,8 @@ struct DiskState {
     var crashCountdown: Int?
     var crashPredicate: (@Sendable (SimulatedDisk.Operation) -> Bool)?
     var lastCrashOperation: SimulatedDisk.Operation?
+    /// How many syncs failed (``SimulatedDisk/Faults/syncFailureProbability``).
+    var syncFailureCount = 0
     var trace = OperationTrace()
 
     init(seed: UInt64, faults: SimulatedDisk.Faults) {

@@ -15,12 +15,20 @@ extension SimulatedDisk {
         /// start, and throws `.diskFull`, as a short `pwrite` followed by `ENOSPC`. Truncates never
         /// fail for space (they extend sparsely, as `ftruncate` does) but do count.
         package var capacityBytes: Int?
+        /// The probability (`0...1`) that a `sync` fails: it throws `.io` and the file's unsynced
+        /// changes are lost (its current view falls back to its durable bytes), as on Linux, where
+        /// a failed writeback drops the dirty pages and a later `fsync` succeeds without them.
+        package var syncFailureProbability: Double
 
         /// Faults as given; by default none.
-        package init(readBitFlipProbability: Double = 0, tornWrites: Bool = false, capacityBytes: Int? = nil) {
+        package init(
+            readBitFlipProbability: Double = 0, tornWrites: Bool = false, capacityBytes: Int? = nil,
+            syncFailureProbability: Double = 0
+        ) {
             self.readBitFlipProbability = readBitFlipProbability
             self.tornWrites = tornWrites
             self.capacityBytes = capacityBytes
+            self.syncFailureProbability = syncFailureProbability
         }
 
         /// No faults: reads are exact, crashes never tear, space is unlimited.
@@ -30,6 +38,7 @@ extension SimulatedDisk {
         func validate() {
             precondition((0...1).contains(readBitFlipProbability), "readBitFlipProbability \(readBitFlipProbability) not in 0...1")
             precondition((capacityBytes ?? 0) >= 0, "capacityBytes \(capacityBytes ?? 0) is negative")
+            precondition((0...1).contains(syncFailureProbability), "syncFailureProbability \(syncFailureProbability) not in 0...1")
         }
     }
 

@@ -47,7 +47,7 @@ import Synchronization
 /// ## Determinism
 ///
 /// All randomness comes from one ``SeededRandom`` seeded by `init(seed:)`; draws happen only at a
-/// crash, at a torn crash point, and at a read with bit flips on. The same seed and the same
+/// crash, at a torn crash point, at a read with bit flips on and at a sync with sync failures on. The same seed and the same
 /// sequence of calls give the same outcome, bit for bit.
 ///
 /// - Complexity: file calls cost O(bytes moved); `listDirectory`, `removeDirectory`, renaming a
