@@ -54,6 +54,7 @@ extension PartitionLog {
     package var needsCompaction: Bool {
         guard config.cleanupPolicy == .compact else { return false }
         let now = clockForCleaner.now()
+        // Only throws once a sync of the data directory failed: then nothing is worth compacting.
         return (try? withSegments { (segments: inout [LogSegment]) throws(LogError) -> Bool in
             guard segments.count > 1 else { return false }
             if self.cleaningDue(at: now) { return true }
@@ -311,9 +312,8 @@ extension PartitionLog {
     /// Writes and syncs `<base>.log.cleaned`.
     private static func writeCleaned(_ bytes: [UInt8], base: Offset, storage: any Storage, directory: String) throws(LogError) -> String {
         let cleanedPath = joinPath(directory, LogSegment.fileName(base, ".log.cleaned"))
-        try storageCall("writing \(cleanedPath)") { () throws(StorageError) in
+        let file = try storageCall("writing \(cleanedPath)") { () throws(StorageError) -> any StorageFile in
             let file = try storage.openFile(cleanedPath, mode: .create)
-            defer { file.close() }
             try file.truncate(to: 0)
             let chunk = 8 << 20
             var position = 0
@@ -322,8 +322,10 @@ extension PartitionLog {
                 try file.write(Array(bytes[position..<end]), at: Int64(position))
                 position = end
             }
-            try file.sync()
+            return file
         }
+        defer { file.close() }
+        try syncFile(file)
         return cleanedPath
     }
 

@@ -17,6 +17,8 @@ package struct LogError: Error, CustomStringConvertible, Sendable {
         case storage
         case locked
         case diskFull
+        /// A sync (fsync) failed; the data directory takes no more writes until it is reopened.
+        case syncFailed
         case closed
         case groupMembership
         case producerFenced
@@ -76,6 +78,15 @@ func storageCall<T>(_ context: @autoclosure () -> String = "", _ body: () throws
     throws(LogError) -> T
 {
     do { return try body() } catch { throw LogError(storage: error, context: context()) }
+}
+
+/// Syncs `file`. A failure is `.syncFailed`, naming the file (a simulated crash stays a storage
+/// error: the process is gone, nothing is left to poison).
+func syncFile(_ file: any StorageFile) throws(LogError) {
+    do { try file.sync() } catch {
+        if error.code == .crashed { throw LogError(storage: error, context: "syncing \(file.path)") }
+        throw LogError(.syncFailed, "syncing \(file.path) failed: \(error.description)", storageError: error)
+    }
 }
 
 /// Reads a small metadata file whole, twice or more until two reads agree, so that a transient

@@ -29,6 +29,7 @@ package struct LogOptions: Sendable {
 ///   topics/<topic>/topic.json          the topic's TopicConfig
 ///   topics/<topic>/<partition>/        segments: 00000000000000000000.log, .index, .timeindex, .txnindex
 ///   staging/                           topics being created or deleted
+///   recovery-point-offset-checkpoint.0, .1   every partition's recovery point (``RecoveryPoints``)
 /// ```
 /// A topic appears atomically: it is built in `staging/creating-<topic>` and renamed into
 /// `topics/`. Deletion renames it to `staging/deleting-<topic>` first. Whatever is left in
@@ -59,6 +60,10 @@ package final class LogManager: @unchecked Sendable {
     private let maintenanceSignal = NSCondition()
     private var maintenanceThread: (thread: Thread, exited: DispatchSemaphore)?
     private var maintenanceStopping = false
+    /// How far each partition is known to be synced; checkpointed once per flush group.
+    private var recoveryPoints: RecoveryPoints!
+    /// The first failed sync here, after which nothing more is written until the next open.
+    package let syncFailure = SyncFailure()
     /// The in-process coordinator of consumer groups.
     package let groups = GroupCoordinator()
 
@@ -96,6 +101,7 @@ package final class LogManager: @unchecked Sendable {
             throw LogError(.locked, "data directory \(directory) is in use: \(error.detail.isEmpty ? "locked" : error.detail)", storageError: error)
         }
         do {
+            manager.recoveryPoints = try RecoveryPoints(storage: storage, directory: directory, syncFailure: manager.syncFailure)
             try manager.loadTopics()
             let offsetsTopic = try manager.internalTopic(ConsumerOffsets.topicName, partitions: options.offsetsTopicPartitions)
             manager.offsetsStore = try ConsumerOffsets(partitions: offsetsTopic.partitions, clock: clock)
@@ -153,7 +159,8 @@ package final class LogManager: @unchecked Sendable {
             let partitionLogger = logger
             partitions.append(try PartitionLog(
                 topicPartition: partition, directory: joinPath(directory, String(index)), config: config,
-                storage: storage, clock: clock, logger: partitionLogger, crashPoints: options.crashPoints))
+                storage: storage, clock: clock, logger: partitionLogger, recoveryPoints: recoveryPoints,
+                syncFailure: syncFailure, crashPoints: options.crashPoints))
         }
         return Topic(name: name, config: config, directory: directory, partitions: partitions)
     }
@@ -173,6 +180,7 @@ package final class LogManager: @unchecked Sendable {
     @discardableResult
     package func createTopic(_ name: TopicName, config: TopicConfig) throws(LogError) -> Topic {
         if let problem = config.problem() { throw LogError(.invalidConfig, "cannot create topic '\(name)': \(problem)") }
+        try syncFailure.check()
         lock.lock(); defer { lock.unlock() }
         if topics[name] != nil { throw LogError(.topicExists, "topic '\(name)' already exists") }
         let staging = joinPath(stagingDirectory, "creating-\(name.rawValue)")
@@ -180,20 +188,28 @@ package final class LogManager: @unchecked Sendable {
         let storage = self.storage
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let json = Array((try? encoder.encode(config)) ?? Data())
-        try storageCall("creating topic '\(name)'") { () throws(StorageError) in
-            if storage.exists(staging) { try storage.removeDirectory(staging) }
-            try storage.createDirectory(staging)
-            for index in 0..<config.partitionCount { try storage.createDirectory(joinPath(staging, String(index))) }
-            let file = try storage.openFile(joinPath(staging, "topic.json"), mode: .createNew)
+        let json: [UInt8]
+        do { json = Array(try encoder.encode(config)) } catch {
+            throw LogError(.invalidConfig, "cannot create topic '\(name)': its configuration does not encode: \(error)")
+        }
+        try syncFailure.guarding { () throws(LogError) in
+            let file = try storageCall("creating topic '\(name)'") { () throws(StorageError) -> any StorageFile in
+                if storage.exists(staging) { try storage.removeDirectory(staging) }
+                try storage.createDirectory(staging)
+                for index in 0..<config.partitionCount { try storage.createDirectory(joinPath(staging, String(index))) }
+                let file = try storage.openFile(joinPath(staging, "topic.json"), mode: .createNew)
+                try file.write(json, at: 0)
+                return file
+            }
             defer { file.close() }
-            try file.write(json, at: 0)
-            try file.sync()
-            // The staged entries first, then the rename that publishes them.
-            try storage.syncDirectory(staging)
-            try storage.rename(staging, to: final)
-            try storage.syncDirectory(topicsDirectory)
-            try storage.syncDirectory(stagingDirectory)
+            try syncFile(file)
+            try storageCall("creating topic '\(name)'") { () throws(StorageError) in
+                // The staged entries first, then the rename that publishes them.
+                try storage.syncDirectory(staging)
+                try storage.rename(staging, to: final)
+                try storage.syncDirectory(topicsDirectory)
+                try storage.syncDirectory(stagingDirectory)
+            }
         }
         let topic = try openTopic(name, config: config, directory: final)
         topics[name] = topic
@@ -208,6 +224,7 @@ package final class LogManager: @unchecked Sendable {
         if name.isInternal { throw LogError(.invalidConfig, "internal topic '\(name)' cannot be deleted") }
         for partition in topic.partitions { partition.close() }
         topics[name] = nil
+        recoveryPoints.remove(topic: name)
         let doomed = joinPath(stagingDirectory, "deleting-\(name.rawValue)")
         let storage = self.storage
         try storageCall("deleting topic '\(name)'") { () throws(StorageError) in
@@ -252,6 +269,18 @@ package final class LogManager: @unchecked Sendable {
         try topic(topicPartition.topic).partition(topicPartition.partition)
     }
 
+    // MARK: Durability
+
+    /// Makes every append so far to `partitions` durable as one flush group: one sync of each
+    /// partition's active `.log`, then one checkpoint of the recovery points for all of them,
+    /// before it returns.
+    /// - Throws: `.syncFailed` when a sync failed, now or earlier; the directory then takes no
+    ///   more writes until it is reopened (see ``SyncFailure``).
+    package func sync(_ partitions: [TopicPartition]) throws(LogError) {
+        for topicPartition in partitions { try partition(topicPartition).syncLog() }
+        try recoveryPoints.checkpoint()
+    }
+
     // MARK: Maintenance
 
     /// Runs one maintenance pass over the whole directory: forgets idle producers in every
@@ -265,7 +294,7 @@ package final class LogManager: @unchecked Sendable {
 
     private func cleanLog() throws(LogError) {
         for name in topicNames(includeInternal: true) {
-            guard let topic = try? topic(name) else { continue }
+            guard let topic = try? topic(name) else { continue }  // deleted since the names were listed
             for partition in topic.partitions {
                 do {
                     try partition.expireProducers(idleMilliseconds: options.producerIDExpirationMilliseconds)
@@ -352,8 +381,10 @@ package final class LogManager: @unchecked Sendable {
         running?.exited.wait()
     }
 
-    /// Stops (and waits for) the maintenance thread, syncs and closes every partition, and then
-    /// releases the directory lock: nothing touches the directory after it returns.
+    /// Stops (and waits for) the maintenance thread, closes every partition (leaving those written
+    /// to clean for the next open), checkpoints the recovery points when they moved, and then
+    /// releases the directory lock: nothing touches the directory after it returns. A directory
+    /// only read is closed without a write.
     /// - Precondition: not called from a maintenance task.
     package func close() {
         stopBackgroundMaintenance()
@@ -363,6 +394,14 @@ package final class LogManager: @unchecked Sendable {
         maintenanceTasks = [:]
         lock.unlock()
         for topic in all { for partition in topic.partitions { partition.close() } }
+        if let recoveryPoints, syncFailure.error == nil {
+            do {
+                try recoveryPoints.checkpoint()
+            } catch {
+                // close() cannot fail; the next open recovers from the previous checkpoint.
+                logger.error("checkpointing the recovery points at close failed", metadata: ["error": "\(error)"])
+            }
+        }
         directoryLock?.release()
         directoryLock = nil
     }

@@ -210,10 +210,9 @@ package final class LogProducer: @unchecked Sendable {
             unsynced.removeAll()
             return
         }
-        for topicPartition in unsynced.sorted() {
-            try log.partition(topicPartition).sync()
-            unsynced.remove(topicPartition)
-        }
+        // One flush group: a sync per partition written, one recovery-point checkpoint.
+        try log.sync(unsynced.sorted())
+        unsynced.removeAll()
     }
 
     /// Flushes, then refuses further sends.

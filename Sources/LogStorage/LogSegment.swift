@@ -116,6 +116,9 @@ final class LogSegment {
         do {
             try log.write(batch, at: position)
         } catch {
+            // Best effort, the write's error is what is thrown: `sizeBytes` never covers the partial
+            // bytes, so they are never served, the next append overwrites them, and recovery cuts
+            // them (they lie past the recovery point).
             try? log.truncate(to: position)
             throw LogError(storage: error, context: "append failed")
         }
@@ -148,6 +151,8 @@ final class LogSegment {
     /// Index entries are written through but not synced: an index is always rebuildable from the
     /// `.log`, and is synced when the segment stops being active.
     private func writeIndexEntry(_ entry: [UInt8], to file: any StorageFile, count: Int, entryBytes: Int) {
+        // Ignored on purpose: the in-memory index is what reads use, a clean close rewrites the file
+        // whole, and an open checks the file against the `.log` and rebuilds it when it is wrong.
         try? file.write(entry, at: Int64((count - 1) * entryBytes))
     }
 
@@ -206,22 +211,50 @@ final class LogSegment {
     /// Syncs the `.log` when it has unsynced writes.
     func sync() throws(LogError) {
         guard hasUnsyncedWrites else { return }
-        try storageCall("syncing \(logPath)") { () throws(StorageError) in
-            try log.sync()
-            if txnIndexBytes > 0 { try txnIndexFile.sync() }
-        }
+        try syncFile(log)
+        if txnIndexBytes > 0 { try syncFile(txnIndexFile) }
         hasUnsyncedWrites = false
+    }
+
+    /// The size of the `.log` file as it is now (unvalidated).
+    func fileSizeBytes() throws(LogError) -> Int64 {
+        try storageCall("opening \(logPath)") { () throws(StorageError) in try log.size() }
+    }
+
+    /// Prepares an active segment opened with ``loadIndexes(indexIntervalBytes:)`` (after a clean
+    /// close) for appends: where the next index entry falls, and the age of the segment, which
+    /// counts from its first batch as after a recovery.
+    func prepareForAppends() throws(LogError) {
+        bytesSinceIndexEntry = Int(sizeBytes - (offsetIndex.lastPosition ?? 0))
+        guard sizeBytes >= Int64(RecordBatchHeader.sizeBytes) else { return }
+        let head = try storageCall("reading \(logPath)") { () throws(StorageError) in
+            try log.read(at: 0, count: RecordBatchHeader.sizeBytes)
+        }
+        do {
+            let header = try RecordBatchHeader.parse(head, at: 0)
+            if header.maxTimestamp != .none { firstAppendTime = header.maxTimestamp }
+        } catch {
+            // The first batch was validated by loadIndexes; a header that does not parse now is a
+            // transient read error, and only costs the segment its age (it still rolls by size).
+        }
     }
 
     /// Makes the segment inactive: adds a last time-index entry for its largest timestamp,
     /// rewrites both indexes in full and syncs them and the log. Called before the next segment
     /// is created, so every inactive segment is durable with its indexes.
     func seal() throws(LogError) {
+        try closeIndexes()
+        try sync()
+    }
+
+    /// Adds a last time-index entry for the largest timestamp and rewrites both indexes in full
+    /// (synced): what sealing does, and what a clean close does to the active segment, so that an
+    /// open that loads the indexes instead of scanning the `.log` learns its largest timestamp.
+    func closeIndexes() throws(LogError) {
         if maxTimestamp != .none, let last = lastOffset {
             _ = timeIndex.append(timestamp: maxTimestamp.rawValue, relativeOffset: Int32(last - baseOffset))
         }
         try rewriteIndexes()
-        try sync()
     }
 
     func rewriteIndexes() throws(LogError) {
@@ -230,11 +263,13 @@ final class LogSegment {
         try storageCall("writing indexes of \(logPath)") { () throws(StorageError) in
             try indexFile.truncate(to: 0)
             try indexFile.write(offsets, at: 0)
-            try indexFile.sync()
+        }
+        try syncFile(indexFile)
+        try storageCall("writing indexes of \(logPath)") { () throws(StorageError) in
             try timeIndexFile.truncate(to: 0)
             try timeIndexFile.write(times, at: 0)
-            try timeIndexFile.sync()
         }
+        try syncFile(timeIndexFile)
     }
 
     func close() {
@@ -258,6 +293,7 @@ final class LogSegment {
 
     /// The aborted transactions recorded in the `.txnindex`, or nil when it was missing or is damaged.
     func loadTxnIndex() -> [AbortedTransaction]? {
+        // An unreadable `.txnindex` is treated as missing: the caller rebuilds it from the `.log`.
         guard txnIndexWasPresent, let bytes = try? readStably(txnIndexFile),
               let entries = AbortedTransaction.decodeIndex(bytes),
               entries.allSatisfy({ $0.lastOffset >= baseOffset && $0.lastOffset < nextOffset })
@@ -273,8 +309,8 @@ final class LogSegment {
         try storageCall("writing \(txnIndexPath)") { () throws(StorageError) in
             try txnIndexFile.truncate(to: 0)
             try txnIndexFile.write(bytes, at: 0)
-            try txnIndexFile.sync()
         }
+        try syncFile(txnIndexFile)
         txnIndexBytes = Int64(bytes.count)
         txnIndexWasPresent = true
     }
@@ -301,11 +337,18 @@ struct SegmentRecovery {
 }
 
 extension LogSegment {
-    /// Validates the whole segment batch by batch (the active segment after a possible crash):
-    /// a torn or CRC-failing tail is truncated, damage followed by valid batches is kept and
-    /// reported, and both indexes are rebuilt from what is valid.
+    /// Validates the whole segment batch by batch (the active segment after a possible crash)
+    /// and rebuilds both indexes from what is valid.
+    ///
+    /// `recoveryPosition` is where the synced part of the file ends (``RecoveryPoint``; `.max`
+    /// when it is not known). Past it the first invalid batch starts a torn tail, which is cut:
+    /// those bytes were never acknowledged. Below it an invalid batch is damage to synced data: it
+    /// is reported and kept, and scanning resumes at the next valid batch; when none follows,
+    /// everything up to the recovery point is kept (reads of it fail) and appends continue at
+    /// `recoveryOffset`. Without a known recovery point a damaged batch with no valid batch after
+    /// it is taken for a torn tail.
     func recover(
-        indexIntervalBytes: Int, verifyChecksums: Bool = true,
+        indexIntervalBytes: Int, recoveryPosition: Int64 = .max, recoveryOffset: Offset? = nil, verifyChecksums: Bool = true,
         visit: (ScannedBatch) throws(LogError) -> Void = { (_: ScannedBatch) throws(LogError) in }
     ) throws(LogError) -> SegmentRecovery {
         var report = SegmentRecovery()
@@ -342,7 +385,11 @@ extension LogSegment {
                 position = fileSize
                 break
             }
-            if case .corrupt(let at, _, _) = problem, let resume = validBatchAfter(at, fileSize: fileSize) {
+            if problem.position >= recoveryPosition {
+                report.truncationReason = "\(problem.reason) (past the recovery point, position \(recoveryPosition))"
+                break
+            }
+            if let resume = try validBatchAfterDamage(at: problem.position, fileSize: fileSize) {
                 report.corruptions.append(problem)
                 position = resume
                 validEnd = resume
@@ -351,16 +398,27 @@ extension LogSegment {
                 bytesSinceIndexEntry = 0
                 continue
             }
+            if recoveryPosition < Int64.max, let recoveryOffset {
+                // Synced data is damaged up to (at least) the recovery point: keep it, never cut it.
+                report.corruptions.append(problem)
+                validEnd = min(fileSize, recoveryPosition)
+                offsetIndex.truncate(toPosition: validEnd)
+                if recoveryOffset > nextOffset { nextOffset = recoveryOffset }
+                bytesSinceIndexEntry = 0
+                break
+            }
             report.truncationReason = problem.reason
             break
         }
         if validEnd < fileSize {
             report.truncatedBytes = fileSize - validEnd
-            try storageCall("truncating \(logPath)") { () throws(StorageError) in
-                try log.truncate(to: validEnd)
-                try log.sync()
-            }
+            try storageCall("truncating \(logPath)") { () throws(StorageError) in try log.truncate(to: validEnd) }
+            try syncFile(log)
             offsetIndex.truncate(toPosition: validEnd)
+        } else if validEnd > 0 && (recoveryPosition == .max || validEnd > recoveryPosition) {
+            // Kept bytes past the recovery point may sit in the page cache only (the process died,
+            // the machine did not): the next sync must really sync before the point moves past them.
+            hasUnsyncedWrites = true
         }
         sizeBytes = validEnd
         try rewriteIndexes()
@@ -368,18 +426,26 @@ extension LogSegment {
         return report
     }
 
-    /// When the batch at `position` is damaged but its length field still points at a valid
-    /// batch, the damage is in the middle of the segment: returns where scanning resumes.
-    private func validBatchAfter(_ position: Int64, fileSize: Int64) -> Int64? {
-        guard let head = try? log.read(at: position, count: 12), head.count == 12 else { return nil }
+    /// Where valid batches start again after damage at `position`, or nil when none follows (the
+    /// damage runs to the end: a torn tail). The damaged batch's length field is tried first;
+    /// since that field may be what is damaged, the bytes after the damage are then searched for
+    /// the start of a valid batch (see ``BatchScanner/nextValidBatch(_:after:to:offsets:scanBytesMax:)``).
+    private func validBatchAfterDamage(at position: Int64, fileSize: Int64) throws(LogError) -> Int64? {
+        let offsets = OffsetExpectation(bounds: offsetBounds, first: nextOffset, contiguous: false)
+        if let next = try batchNamedByLengthField(at: position, fileSize: fileSize, offsets: offsets) { return next }
+        return try BatchScanner.nextValidBatch(log, after: position, to: fileSize, offsets: offsets)
+    }
+
+    /// The position the length field of the batch at `position` points at, when a whole valid
+    /// batch starts there.
+    private func batchNamedByLengthField(at position: Int64, fileSize: Int64, offsets: OffsetExpectation) throws(LogError) -> Int64? {
+        let head = try storageCall("reading \(logPath)") { () throws(StorageError) in try log.read(at: position, count: 12) }
+        guard head.count == 12 else { return nil }
         let length = Int64(Int32(bitPattern: head.readBigEndianUInt32(at: 8)))
-        guard length >= 49 else { return nil }
+        guard length >= Int64(RecordBatchHeader.batchLengthMin) else { return nil }
         let next = position + 12 + length
-        guard next < fileSize, let candidate = try? log.read(at: next, count: Int(min(fileSize - next, 64 << 20))),
-              let header = try? RecordBatchHeader.parse(candidate, at: 0),
-              header.totalSizeBytes <= candidate.count,
-              BatchScanner.checksum(of: candidate[0..<header.totalSizeBytes]) == header.crc,
-              header.baseOffset >= nextOffset
+        guard next < fileSize,
+              try BatchScanner.nextValidBatch(log, after: next - 1, to: fileSize, offsets: offsets, scanBytesMax: 1) == next
         else { return nil }
         return next
     }

@@ -5,9 +5,14 @@ import Logging
 /// Opening a partition after any crash.
 ///
 /// Order of work: finish or discard an interrupted compaction swap, open every segment, trust
-/// the indexes of inactive segments only after checking them against their `.log`, and scan the
-/// active segment batch by batch (its tail may hold a torn or partial write, which is cut off and
-/// logged, never served).
+/// the indexes of inactive segments only after checking them against their `.log`, then open the
+/// active segment one of two ways:
+/// - clean: the recovery point says the whole active `.log` was synced (its size is the point's
+///   position) and a producer snapshot at the point's offset exists, as a clean close leaves
+///   them. The active segment's indexes are loaded like an inactive one's and nothing is written.
+/// - recovered: the active segment is scanned batch by batch (see ``LogSegment/recover``): past
+///   the recovery point a torn or partial tail is cut off and logged, never served; below it
+///   damage is reported and kept.
 extension PartitionLog {
     func completeInterruptedSwaps() throws(LogError) {
         let directory = self.directory
@@ -75,35 +80,118 @@ extension PartitionLog {
             }
             loaded.append(segment)
         }
-        var state = try recoverProducerState(inactive: loaded, activeBase: bases.last ?? Offset(0))
+        var state = ProducerStateMachine()
         if let activeBase = bases.last {
             let segment = try LogSegment.open(storage: storage, directory: directory, baseOffset: activeBase)
-            let report = try segment.recover(indexIntervalBytes: config.indexIntervalBytes) { (batch: ScannedBatch) throws(LogError) in
-                state.apply(batch.header, marker: Self.markerType(of: batch))
-            }
-            try segment.rewriteTxnIndex(state.aborted.filter { $0.lastOffset >= activeBase })
-            if report.truncatedBytes > 0 {
-                loggerForCleaner.warning("truncated a torn tail", metadata: [
-                    "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
-                    "bytes": "\(report.truncatedBytes)", "reason": "\(report.truncationReason ?? "")",
-                ])
-            }
-            for corruption in report.corruptions {
-                loggerForCleaner.error("corrupt batch in the middle of a segment; reads of it will fail", metadata: [
-                    "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
-                    "position": "\(corruption.position)", "reason": "\(corruption.reason)",
-                ])
+            let point = recoveryPoints.point(topicPartition)
+            if let point, let clean = try openCleanly(segment, inactive: loaded, point: point) {
+                state = clean
+            } else {
+                state = try recoverProducerState(inactive: loaded, activeBase: activeBase)
+                try recoverActive(segment, point: point, state: &state)
             }
             loaded.append(segment)
         }
         if loaded.isEmpty {
             loaded.append(try LogSegment.create(storage: storage, directory: directory, baseOffset: Offset(0)))
+            recoveryPoints.set(topicPartition, RecoveryPoint(offset: Offset(0), activeBase: Offset(0), activePosition: 0))
         }
         // Producers replayed from the active segment were active up to the crash, as far as we know.
         state.stampReplayedProducers(at: clockForCleaner.now())
         producerState = state
         try withSegments { (segments: inout [LogSegment]) throws(LogError) in segments = loaded }
         firstDirtyOffset = loaded[0].baseOffset
+    }
+
+    /// Opens the active segment without recovery when `point` says it was closed cleanly: its
+    /// whole `.log` synced, a producer snapshot at the point's offset, and sound `.txnindex` files.
+    /// - Returns: the producer state, or nil (nothing written) when the segment needs recovery.
+    private func openCleanly(_ segment: LogSegment, inactive: [LogSegment], point: RecoveryPoint) throws(LogError) -> ProducerStateMachine? {
+        guard point.activeBase == segment.baseOffset, try segment.fileSizeBytes() == point.activePosition else { return nil }
+        var state: ProducerStateMachine
+        if inactive.isEmpty && point.offset == segment.baseOffset && point.activePosition == 0 {
+            state = ProducerStateMachine()
+        } else {
+            let snapshotPath = joinPath(directory, ProducerStateSnapshot.fileName(point.offset))
+            let storage = storageForCleaner
+            guard storage.exists(snapshotPath) else { return nil }
+            let bytes = try storageCall("reading \(snapshotPath)") { () throws(StorageError) -> [UInt8] in
+                let file = try storage.openFile(snapshotPath, mode: .read)
+                defer { file.close() }
+                return try readStably(file)
+            }
+            guard let decoded = ProducerStateSnapshot.decode(bytes, offset: point.offset) else { return nil }
+            state = decoded
+        }
+        var aborted: [AbortedTransaction] = []
+        for segment in inactive {
+            guard let entries = segment.loadTxnIndex() else { return nil }
+            aborted += entries
+        }
+        if try segment.loadIndexes(indexIntervalBytes: config.indexIntervalBytes) {
+            loggerForCleaner.info("rebuilt missing or damaged indexes", metadata: [
+                "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
+            ])
+        }
+        guard segment.nextOffset == point.offset, let active = segment.loadTxnIndex() else { return nil }
+        try segment.prepareForAppends()
+        state.setAborted(aborted + active)
+        return state
+    }
+
+    /// Scans the active segment after a crash (see ``LogSegment/recover``), applying its batches to
+    /// the producer state, and logs what it cut or found damaged.
+    private func recoverActive(_ segment: LogSegment, point: RecoveryPoint?, state: inout ProducerStateMachine) throws(LogError) {
+        let activeBase = segment.baseOffset
+        // Where the synced part of the active `.log` ends: unknown without a point, all of it
+        // when the point names an older segment (the segment rolled since, and was created empty).
+        var recoveryPosition = Int64.max
+        if let point, point.activeBase == activeBase { recoveryPosition = point.activePosition }
+        if let point, point.activeBase < activeBase { recoveryPosition = 0 }
+        var recoveryOffset = point.map { max($0.offset, activeBase) }
+        let fileSize = try segment.fileSizeBytes()
+        if recoveryPosition != .max && fileSize < recoveryPosition {
+            // Synced bytes are gone (the file was cut by hand, or the disk broke its promise): the
+            // point describes another file, so recover as if it were not known.
+            loggerForCleaner.warning("the active segment is shorter than its recovery point", metadata: [
+                "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
+                "bytes": "\(fileSize)", "recoveryPoint": "\(recoveryPosition)",
+            ])
+            recoveryPosition = .max
+            recoveryOffset = nil
+        }
+        var damagedMarkers: [ScannedBatch] = []
+        let report = try segment.recover(
+            indexIntervalBytes: config.indexIntervalBytes, recoveryPosition: recoveryPosition, recoveryOffset: recoveryOffset
+        ) { (batch: ScannedBatch) throws(LogError) in
+            switch Self.marker(of: batch) {
+            case .data: state.apply(batch.header, marker: nil)
+            case .marker(let type): state.apply(batch.header, marker: type)
+            case .undecodable: damagedMarkers.append(batch)
+            }
+        }
+        try segment.rewriteTxnIndex(state.aborted.filter { $0.lastOffset >= activeBase })
+        changedSinceOpen = true
+        if report.truncatedBytes > 0 {
+            recoveryPoints.set(topicPartition, RecoveryPoint(
+                offset: segment.nextOffset, activeBase: activeBase, activePosition: segment.sizeBytes))
+            loggerForCleaner.warning("truncated a torn tail", metadata: [
+                "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
+                "bytes": "\(report.truncatedBytes)", "reason": "\(report.truncationReason ?? "")",
+            ])
+        }
+        for corruption in report.corruptions {
+            loggerForCleaner.error("corrupt batch in the middle of a segment; reads of it will fail", metadata: [
+                "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
+                "position": "\(corruption.position)", "reason": "\(corruption.reason)",
+            ])
+        }
+        for batch in damagedMarkers {
+            loggerForCleaner.error("a transaction marker does not decode; its transaction stays open", metadata: [
+                "partition": "\(topicPartition)", "segment": "\(segment.logPath)", "position": "\(batch.position)",
+                "offset": "\(batch.header.baseOffset)", "producer": "\(batch.header.producerID)",
+            ])
+        }
     }
 
     /// The producer state at the start of the active segment: its snapshot plus the inactive
@@ -119,12 +207,11 @@ extension PartitionLog {
         let snapshotPath = joinPath(directory, ProducerStateSnapshot.fileName(activeBase))
         let storage = storageForCleaner
         if sound, storage.exists(snapshotPath),
-           let bytes = try? storageCall("reading \(snapshotPath)", { () throws(StorageError) -> [UInt8] in
+           var state = ProducerStateSnapshot.decode(try storageCall("reading \(snapshotPath)", { () throws(StorageError) -> [UInt8] in
                let file = try storage.openFile(snapshotPath, mode: .read)
                defer { file.close() }
                return try readStably(file)
-           }),
-           var state = ProducerStateSnapshot.decode(bytes, offset: activeBase) {
+           }), offset: activeBase) {
             state.setAborted(aborted)
             return state
         }
@@ -133,7 +220,17 @@ extension PartitionLog {
         for segment in inactive {
             var closed: [AbortedTransaction] = []
             _ = try segment.scan(from: 0, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
-                if let entry = state.apply(batch.header, marker: Self.markerType(of: batch)) { closed.append(entry) }
+                switch Self.marker(of: batch) {
+                case .data:
+                    if let entry = state.apply(batch.header, marker: nil) { closed.append(entry) }
+                case .marker(let type):
+                    if let entry = state.apply(batch.header, marker: type) { closed.append(entry) }
+                case .undecodable:
+                    self.loggerForCleaner.error("a transaction marker does not decode; its transaction stays open", metadata: [
+                        "partition": "\(self.topicPartition)", "segment": "\(segment.logPath)", "position": "\(batch.position)",
+                        "offset": "\(batch.header.baseOffset)", "producer": "\(batch.header.producerID)",
+                    ])
+                }
                 return true
             }
             try segment.rewriteTxnIndex(closed)
@@ -141,9 +238,21 @@ extension PartitionLog {
         return state
     }
 
-    /// The marker type of a control batch, nil for data batches.
-    static func markerType(of batch: ScannedBatch) -> ControlRecordType? {
-        guard batch.header.isControl, let view = try? RecordBatch(bytes: Array(batch.bytes)) else { return nil }
-        return try? view.controlRecord().type
+    /// What a batch is to the producer state.
+    enum BatchKind {
+        case data
+        case marker(ControlRecordType)
+        /// A control batch (CRC intact) whose record is no transaction marker: damage, never data.
+        case undecodable
+    }
+
+    /// Whether a batch is data or a transaction marker, and which.
+    static func marker(of batch: ScannedBatch) -> BatchKind {
+        guard batch.header.isControl else { return .data }
+        do {
+            return .marker(try RecordBatch(bytes: Array(batch.bytes)).controlRecord().type)
+        } catch {
+            return .undecodable
+        }
     }
 }

@@ -76,10 +76,20 @@ package final class PartitionLog: @unchecked Sendable {
     /// Records below this were deleted by ``deleteRecords(below:)`` (it may lie inside the first
     /// segment); the log start offset is the larger of it and the first segment's base offset.
     var recordsStartOffset = Offset(0)
+    /// The data directory's recovery points (this partition's is raised after each sync).
+    let recoveryPoints: RecoveryPoints
+    /// The data directory's first failed sync, after which this partition takes no writes.
+    let syncFailure: SyncFailure
+    /// Whether anything was written (or recovered) since the open, so that ``close()`` must leave
+    /// the partition clean for the next open; a partition only read is closed without a write.
+    var changedSinceOpen = false
 
     /// Opens (and recovers) the partition in `directory`, creating its first segment when empty.
     init(topicPartition: TopicPartition, directory: String, config: TopicConfig, storage: any Storage,
-         clock: any EngineClock, logger: Logger, crashPoints: CrashPoints = .disabled) throws(LogError) {
+         clock: any EngineClock, logger: Logger, recoveryPoints: RecoveryPoints, syncFailure: SyncFailure,
+         crashPoints: CrashPoints = .disabled) throws(LogError) {
+        self.recoveryPoints = recoveryPoints
+        self.syncFailure = syncFailure
         self.crashPoints = crashPoints
         self.topicPartition = topicPartition
         self.directory = directory
@@ -156,7 +166,7 @@ package final class PartitionLog: @unchecked Sendable {
     /// - Returns: the offsets the batch received.
     @discardableResult
     package func append(_ batch: [UInt8]) throws(LogError) -> AppendResult {
-        var bytes = batch
+        let bytes = batch
         let header = try formatCall("appending to \(topicPartition)") { () throws(RecordFormatError) in
             try RecordBatchHeader.parse(bytes, at: 0)
         }
@@ -188,6 +198,13 @@ package final class PartitionLog: @unchecked Sendable {
         }
 
         lock.lock(); defer { lock.unlock() }
+        return try syncFailure.guarding { () throws(LogError) -> AppendResult in
+            try appendLocked(bytes, header: header, marker: marker)
+        }
+    }
+
+    private func appendLocked(_ batch: [UInt8], header: RecordBatchHeader, marker: ControlRecordType?) throws(LogError) -> AppendResult {
+        var bytes = batch
         switch try producerState.decide(header, partition: topicPartition) {
         case .append: break
         case .duplicate(let previous):
@@ -206,6 +223,7 @@ package final class PartitionLog: @unchecked Sendable {
         let base = active.nextOffset
         RecordBatch.setBaseOffset(base, in: &bytes)
         let placed = RecordBatchHeader.withBaseOffset(header, base)
+        changedSinceOpen = true
         try active.append(bytes, header: placed, indexIntervalBytes: config.indexIntervalBytes, wallClock: now)
         if let closed = producerState.apply(placed, marker: marker, appendedAt: now) {
             try active.appendAbortedTransaction(closed, lastStableOffset: lastStableOffsetLocked)
@@ -229,6 +247,8 @@ package final class PartitionLog: @unchecked Sendable {
         crashPoints.reached(.duringSegmentRoll)
         let next = try LogSegment.create(storage: storage, directory: directory, baseOffset: active.nextOffset)
         segments.append(next)
+        // The sealed segment is synced whole and the new one was created empty: all is durable.
+        recoveryPoints.set(topicPartition, RecoveryPoint(offset: next.baseOffset, activeBase: next.baseOffset, activePosition: 0))
         logger.debug("rolled segment", metadata: ["partition": "\(topicPartition)", "base": "\(next.baseOffset)"])
         return next
     }
@@ -236,14 +256,33 @@ package final class PartitionLog: @unchecked Sendable {
     /// Seals the active segment and starts a new one, when the active one holds anything.
     package func rollNow() throws(LogError) {
         lock.lock(); defer { lock.unlock() }
-        if !segments[segments.count - 1].isEmpty { _ = try roll() }
+        try syncFailure.guarding { () throws(LogError) in
+            if !segments[segments.count - 1].isEmpty {
+                changedSinceOpen = true
+                _ = try roll()
+            }
+        }
     }
 
-    /// Makes every append so far durable (one sync of the active `.log`; sealed segments were
-    /// synced when they were sealed).
+    /// Makes every append so far durable: one sync of the active `.log` (sealed segments were
+    /// synced when they were sealed), then the data directory's recovery-point checkpoint, before
+    /// it returns. To sync several partitions with one checkpoint, use ``LogManager/sync(_:)``.
+    /// - Throws: `.syncFailed` when a sync failed, now or earlier (see ``SyncFailure``).
     package func sync() throws(LogError) {
+        try syncLog()
+        try recoveryPoints.checkpoint()
+    }
+
+    /// Syncs the active segment and raises the recovery point in memory only; the caller
+    /// checkpoints the recovery points before it acknowledges the sync.
+    func syncLog() throws(LogError) {
         lock.lock(); defer { lock.unlock() }
-        try segments[segments.count - 1].sync()
+        try syncFailure.guarding { () throws(LogError) in
+            let active = segments[segments.count - 1]
+            try active.sync()
+            recoveryPoints.set(topicPartition, RecoveryPoint(
+                offset: active.nextOffset, activeBase: active.baseOffset, activePosition: active.sizeBytes))
+        }
     }
 
     // MARK: Read
@@ -462,15 +501,34 @@ package final class PartitionLog: @unchecked Sendable {
 
     // MARK: Lifecycle
 
-    /// Waits for a running compaction pass, then syncs the active segment and closes every file.
+    /// Waits for a running compaction pass, then closes every file. When anything was written or
+    /// recovered since the open (and no sync of the data directory failed), first leaves the
+    /// partition clean for the next open: the active segment synced with its indexes, a producer
+    /// snapshot at the log end, the recovery point at the log end (checkpointed by
+    /// ``LogManager/close()``). A partition only read writes nothing.
     package func close() {
         cleanerLock.lock(); defer { cleanerLock.unlock() }
         lock.lock(); defer { lock.unlock() }
         isClosed = true
-        for segment in segments {
-            try? segment.sync()
-            segment.close()
+        if changedSinceOpen && syncFailure.error == nil {
+            do {
+                try syncFailure.guarding { () throws(LogError) in try closeCleanly() }
+            } catch {
+                // close() cannot fail: the next open recovers the partition instead.
+                logger.error("closing a partition left it to recovery", metadata: ["partition": "\(topicPartition)", "error": "\(error)"])
+            }
         }
+        for segment in segments { segment.close() }
+    }
+
+    private func closeCleanly() throws(LogError) {
+        let active = segments[segments.count - 1]
+        try active.sync()
+        try active.closeIndexes()
+        try writeProducerSnapshot(at: active.nextOffset)
+        recoveryPoints.set(topicPartition, RecoveryPoint(
+            offset: active.nextOffset, activeBase: active.baseOffset, activePosition: active.sizeBytes))
+        changedSinceOpen = false
     }
 
     /// Replaces the configuration (for settings that can change on a live topic).
@@ -479,24 +537,30 @@ package final class PartitionLog: @unchecked Sendable {
         config = newConfig
     }
 
-    /// Writes `<offset>.snapshot` at a segment boundary (through a synced temporary file) and
-    /// removes older snapshots but the newest two. Recovery reads the one at the active
-    /// segment's base offset and replays only that segment.
+    /// Writes `<offset>.snapshot` (through a synced temporary file): at a segment boundary, and at
+    /// the log end on a clean close. Keeps the newest two at or below the active segment's base
+    /// (recovery after a crash reads the one at the base and replays only the active segment)
+    /// and the newest above it (a clean open reads the one at the log end and replays nothing).
     private func writeProducerSnapshot(at offset: Offset) throws(LogError) {
         let bytes = ProducerStateSnapshot.encode(producerState, offset: offset)
         let finalPath = joinPath(directory, ProducerStateSnapshot.fileName(offset))
         let temporaryPath = finalPath + ".tmp"
         let storage = self.storage
         let directory = self.directory
-        try storageCall("writing \(finalPath)") { () throws(StorageError) in
+        let file = try storageCall("writing \(finalPath)") { () throws(StorageError) -> any StorageFile in
             let file = try storage.openFile(temporaryPath, mode: .create)
-            defer { file.close() }
             try file.truncate(to: 0)
             try file.write(bytes, at: 0)
-            try file.sync()
+            return file
+        }
+        defer { file.close() }
+        try syncFile(file)
+        let activeBase = segments[segments.count - 1].baseOffset
+        try storageCall("writing \(finalPath)") { () throws(StorageError) in
             try storage.rename(temporaryPath, to: finalPath)
-            let snapshots = try storage.listDirectory(directory).filter { $0.hasSuffix(".snapshot") }.sorted()
-            for old in snapshots.dropLast(2) { try storage.removeFile(joinPath(directory, old)) }
+            let snapshots = try storage.listDirectory(directory).compactMap { LogSegment.baseOffset(fromFileName: $0, suffix: ".snapshot") }.sorted()
+            let doomed = snapshots.filter { $0 <= activeBase }.dropLast(2) + snapshots.filter { $0 > activeBase }.dropLast(1)
+            for old in doomed { try storage.removeFile(joinPath(directory, ProducerStateSnapshot.fileName(old))) }
             try storage.syncDirectory(directory)
         }
     }
@@ -515,10 +579,11 @@ package final class PartitionLog: @unchecked Sendable {
         producerExpiryCountCleaned = planned
     }
 
-    /// Runs `body` with the segment list under the partition lock (for the cleaner).
+    /// Runs `body` with the segment list under the partition lock (for the cleaner): refused once
+    /// a sync of the data directory failed, and a sync failing in it poisons the directory.
     func withSegments<T>(_ body: (inout [LogSegment]) throws(LogError) -> T) throws(LogError) -> T {
         lock.lock(); defer { lock.unlock() }
-        return try body(&segments)
+        return try syncFailure.guarding { () throws(LogError) -> T in try body(&segments) }
     }
 
     var storageForCleaner: any Storage { storage }

@@ -10,6 +10,8 @@ struct LogCommand: ParsableCommand {
 }
 
 /// `pipeline log dump PATH`: every batch of a segment with its header fields and CRC validity.
+/// Exits non-zero, after printing every batch it could read, when the file is damaged (a batch
+/// failing its CRC, a header or length that does not hold) or is no segment at all.
 struct LogDump: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
@@ -28,26 +30,31 @@ struct LogDump: ParsableCommand {
         let output = OutputBuffer()
         output.line("dumping \(path) (\(size) bytes)")
         var batches = 0
-        var position: Int64 = 0
-        while position < size {
-            let problem: ScanProblem?
-            do {
-                problem = try BatchScanner.scan(file, from: position, to: size, verifyChecksums: false) { (batch: ScannedBatch) throws(LogError) -> Bool in
-                    batches += 1
-                    output.line(LogDump.describe(batch))
-                    if records { LogDump.printRecords(of: batch, to: output) }
-                    position = batch.position + Int64(batch.header.totalSizeBytes)
-                    return true
-                }
-            } catch {
-                throw CLIError(error.description)
+        var failingChecksums: [Int64] = []
+        let problem: ScanProblem?
+        do {
+            problem = try BatchScanner.scan(file, from: 0, to: size, verifyChecksums: false) { (batch: ScannedBatch) throws(LogError) -> Bool in
+                batches += 1
+                output.line(LogDump.describe(batch))
+                if BatchScanner.checksum(of: batch.bytes) != batch.header.crc { failingChecksums.append(batch.position) }
+                if records { LogDump.printRecords(of: batch, to: output) }
+                return true
             }
-            guard let problem else { break }
-            output.line("position: \(problem.position) PROBLEM: \(problem.reason)")
-            break
+        } catch {
+            output.flush()
+            throw CLIError(error.description)
         }
+        if let problem { output.line("position: \(problem.position) PROBLEM: \(problem.reason)") }
         output.line("\(batches) batch\(batches == 1 ? "" : "es")")
         output.flush()
+        // A damaged segment is a failure of the dump, after everything readable was printed.
+        if let problem {
+            let what = batches == 0 && problem.position == 0 ? "is not a segment (no valid batch at its start)" : "is damaged"
+            throw CLIError("\(path) \(what): at position \(problem.position): \(problem.reason)")
+        }
+        if let first = failingChecksums.first {
+            throw CLIError("\(path) is damaged: \(failingChecksums.count) batch\(failingChecksums.count == 1 ? "" : "es") with a failing CRC-32C, the first at position \(first)")
+        }
     }
 
     static func describe(_ batch: ScannedBatch) -> String {

@@ -76,6 +76,7 @@ extension DiskState {
         try checkHandle(handle, isClosed: isClosed)
         let operation = SimulatedDisk.Operation.sync(path: handle.key)
         guard admit(operation) else { throw powerLoss(at: operation) }
+        try failSyncMaybe(handle)
         modifyNode(handle.inode) { $0.sync() }
     }
 

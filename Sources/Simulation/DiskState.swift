@@ -35,6 +35,8 @@ struct DiskState {
     var crashCountdown: Int?
     var crashPredicate: (@Sendable (SimulatedDisk.Operation) -> Bool)?
     var lastCrashOperation: SimulatedDisk.Operation?
+    /// How many syncs failed (``SimulatedDisk/Faults/syncFailureProbability``).
+    var syncFailureCount = 0
     var trace = OperationTrace()
     /// With ``SimulatedDisk/Faults/unsyncedEntryLoss``: the tree a crash cannot take away, and
     /// the entry changes since, oldest first (`entries` is `durableEntries` with all applied).

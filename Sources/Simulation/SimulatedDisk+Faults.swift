@@ -33,10 +33,16 @@ extension SimulatedDisk {
         /// The files bit rot may hit, by path suffix (e.g. `".log"`); empty for every file.
         package var bitRotPathSuffixes: [String]
 
+        /// The probability (`0...1`) that a `sync` fails: it throws `.io` and the file's unsynced
+        /// changes are lost (its current view falls back to its durable bytes), as on Linux, where
+        /// a failed writeback drops the dirty pages and a later `fsync` succeeds without them.
+        package var syncFailureProbability: Double
+
         /// Faults as given; by default none.
         package init(readBitFlipProbability: Double = 0, tornWrites: Bool = false, capacityBytes: Int? = nil,
                      unsyncedPageLoss: Bool = false, unsyncedEntryLoss: Bool = false,
-                     durableBitRotProbability: Double = 0, bitRotPathSuffixes: [String] = []) {
+                     durableBitRotProbability: Double = 0, bitRotPathSuffixes: [String] = [],
+                     syncFailureProbability: Double = 0) {
             self.readBitFlipProbability = readBitFlipProbability
             self.tornWrites = tornWrites
             self.capacityBytes = capacityBytes
@@ -44,6 +50,7 @@ extension SimulatedDisk {
             self.unsyncedEntryLoss = unsyncedEntryLoss
             self.durableBitRotProbability = durableBitRotProbability
             self.bitRotPathSuffixes = bitRotPathSuffixes
+            self.syncFailureProbability = syncFailureProbability
         }
 
         /// No faults: reads are exact, crashes never tear, space is unlimited.
@@ -54,6 +61,7 @@ extension SimulatedDisk {
             precondition((0...1).contains(readBitFlipProbability), "readBitFlipProbability \(readBitFlipProbability) not in 0...1")
             precondition((capacityBytes ?? 0) >= 0, "capacityBytes \(capacityBytes ?? 0) is negative")
             precondition((0...1).contains(durableBitRotProbability), "durableBitRotProbability \(durableBitRotProbability) not in 0...1")
+            precondition((0...1).contains(syncFailureProbability), "syncFailureProbability \(syncFailureProbability) not in 0...1")
         }
     }
 

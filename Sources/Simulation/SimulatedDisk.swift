@@ -57,8 +57,9 @@ import Synchronization
 /// ## Determinism
 ///
 /// All randomness comes from one ``SeededRandom`` seeded by `init(seed:)`; draws happen only at a
-/// crash, at a torn crash point, and at a read with bit flips on. A fault mode that is off draws
-/// nothing, so turning a new mode on never changes the runs of configurations without it. The same seed and the same
+/// crash, at a torn crash point, at a read with bit flips on and at a sync with sync failures on.
+/// A fault mode that is off draws nothing, so turning a new mode on never changes the runs of
+/// configurations without it. The same seed and the same
 /// sequence of calls give the same outcome, bit for bit.
 ///
 /// - Complexity: file calls cost O(bytes moved); `listDirectory`, `removeDirectory`, renaming a

@@ -141,6 +141,8 @@ package final class TransactionalCopier {
             try commit()
             progress.commitMicroseconds.append(Int64((log.clock.monotonicNanoseconds() - commitStarted) / 1000))
         } catch {
+            // The step's own error is what is thrown; a failed abort leaves the transaction to the
+            // coordinator (recovery or its timeout aborts it), a failed rewind to the next step.
             if error.code != .fenced, began { try? producer?.abortTransaction() }
             try? rewindToCommitted()
             throw error

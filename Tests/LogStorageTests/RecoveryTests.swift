@@ -167,7 +167,11 @@ func wholeBatchPrefix(_ records: [PlacedRecord], of batches: [[TestRecord]]) -> 
                 position += Int64(bytes.count)
                 try partition.append(bytes)
             }
-            log.close()
+            // A crash, so that the open recovers the active segment (a clean open would not scan
+            // it, and the damage would show at the first read only).
+            try partition.sync()
+            disk.crash()
+            disk.restart()
         }
         let path = segmentPath("t", base: 0, ".log")
         disk.corruptByte(path: path, position: positions[4] + 70, xor: 0x10)  // inside batch 4's records
@@ -198,6 +202,63 @@ func wholeBatchPrefix(_ records: [PlacedRecord], of batches: [[TestRecord]]) -> 
                 Issue.record("read from \(offset), past the damaged batch 8...9, failed: \(error)")
             }
         }
+        #expect(try readAll(partition, from: 10) == placed(Array(batches[5...]), from: 10))
+        #expect(try partition.append(makeBatch(makeRecords("next", count: 1, timestamp: clockStart))).baseOffset == 20)
+    }
+
+    /// Issue 18.1: one flipped bit in the `batchLength` field of a batch in the middle of the
+    /// active segment (longer than the rest of the file, a few bytes off, or negative). The
+    /// length cannot be followed, yet valid batches follow: the batch is reported as damage with
+    /// its position and everything after it is kept, as for a flip anywhere else. After a crash
+    /// the open recovers the segment and reports the damage; after a clean close it does not scan
+    /// the segment, and the first read of the damaged batch reports it.
+    static let lengthFieldFlips: [(byte: Int64, xor: UInt8)] = [(10, 0x10), (11, 0x08), (11, 0x01), (8, 0x80), (9, 0x40)]
+
+    @Test(arguments: lengthFieldFlips)
+    func damagedLengthFieldInTheActiveSegmentKeepsWhatFollows(byte: Int64, xor: UInt8) throws {
+        for closedCleanly in [false, true] { try checkDamagedLengthField(byte: byte, xor: xor, closedCleanly: closedCleanly) }
+    }
+
+    func checkDamagedLengthField(byte: Int64, xor: UInt8, closedCleanly: Bool) throws {
+        let disk = SimulatedDisk(seed: 37)
+        let clock = makeClock()
+        let batches = (0..<10).map { makeRecords("b\($0)", count: 2, timestamp: clockStart + Int64($0), valueBytes: 60) }
+        var positions: [Int64] = []
+        do {
+            let log = try openLog(disk, clock: clock)
+            let partition = try log.createTopic(topicName("t"), config: TopicConfig(compression: .lz4, indexIntervalBytes: 1)).partition(0)
+            for batch in batches {
+                positions.append(Int64(disk.currentContents(path: segmentPath("t", base: 0, ".log"))!.count))
+                try partition.append(makeBatch(batch, codec: .lz4))
+            }
+            try partition.sync()
+            if closedCleanly {
+                log.close()
+            } else {
+                disk.crash()
+                disk.restart()
+            }
+        }
+        let path = segmentPath("t", base: 0, ".log")
+        let size = disk.currentContents(path: path)!.count
+        disk.corruptByte(path: path, position: positions[4] + byte, xor: xor)
+
+        let capture = LogCapture()
+        let log = try openLog(disk, clock: clock, capture: capture)
+        defer { log.close() }
+        let partition = try log.partition(Self.events)
+        #expect(disk.currentContents(path: path)?.count == size, "valid batches after the damage were cut off")
+        #expect(!capture.contains("truncated a torn tail"))
+        if !closedCleanly {
+            let report = capture.entries.first { $0.message.contains("corrupt batch in the middle of a segment") }
+            #expect(report?.metadata["position"] == "\(positions[4])", "\(capture.entries.map(\.message))")
+        }
+        #expect(partition.logEndOffset == 20)
+        let error = logError { try partition.read(from: 8, maxBytes: 1 << 20) }
+        #expect(error?.code == .corruptBatch)
+        let message = error?.message ?? ""
+        #expect(message.contains("t/0") && message.contains("offset 8") && message.contains("position \(positions[4])"), "\(message)")
+        #expect(try partition.read(from: 0, maxBytes: 1 << 20).batches.map(\.header.baseOffset) == [0, 2, 4, 6])
         #expect(try readAll(partition, from: 10) == placed(Array(batches[5...]), from: 10))
         #expect(try partition.append(makeBatch(makeRecords("next", count: 1, timestamp: clockStart))).baseOffset == 20)
     }

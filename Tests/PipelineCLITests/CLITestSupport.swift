@@ -158,6 +158,13 @@ func flipByte(in path: String, at offset: Int) throws {
     try data.write(to: URL(fileURLWithPath: path))
 }
 
+/// Flips the bits of `mask` in the byte at `offset` of `path`.
+func flipBit(in path: String, at offset: Int, mask: UInt8) throws {
+    var data = try Data(contentsOf: URL(fileURLWithPath: path))
+    data[offset] ^= mask
+    try data.write(to: URL(fileURLWithPath: path))
+}
+
 /// Cuts `count` bytes off the end of `path`.
 func truncateFile(_ path: String, by count: Int) throws {
     let size = try fileSize(path)

@@ -78,11 +78,40 @@ struct LogDumpAndRecoveryTests {
         // A payload byte: after the 61-byte header, inside the first batch.
         try flipByte(in: path, at: firstSize - 2)
         let result = try scratch.runBare(["log", "dump", path])
-        #expect(result.exitCode == 0)
+        #expect(result.exitCode != 0, "a damaged segment must not dump with success: \(result)")
+        #expect(result.stderrErrorLines.count == 1 && result.stderrErrorLines[0].contains("CRC-32C")
+                && result.stderrErrorLines[0].contains("position 0"), "\(result)")
         let after = DumpOutput(result.stdout)
         try #require(after.batchLines.count == 2, "\(result)")
         #expect(DumpOutput.field("crcValid", in: after.batchLines[0]) == "false", "\(result)")
         #expect(DumpOutput.field("crcValid", in: after.batchLines[1]) == "true", "\(result)")
+    }
+
+    /// Issue 18.10: a damaged header in the middle of a segment, or a file that is no segment,
+    /// exits non-zero naming the position and the reason, after the batches before the damage.
+    @Test("dump of a segment with a damaged header exits non-zero after the batches before it")
+    func dumpDamagedHeader() throws {
+        let scratch = try twoBatches()
+        let path = scratch.segmentPath("t")
+        let firstSize = try #require(DumpOutput(try scratch.runBare(["log", "dump", path]).stdout).batchLines.first
+            .flatMap { DumpOutput.field("size", in: $0) }.flatMap(Int.init))
+        try flipByte(in: path, at: firstSize + 16)  // the second batch's magic
+        let result = try scratch.runBare(["log", "dump", path])
+        #expect(result.exitCode != 0, "\(result)")
+        #expect(DumpOutput(result.stdout).batchLines.count == 1, "\(result)")
+        #expect(result.stderrErrorLines.count == 1 && result.stderrErrorLines[0].contains("position \(firstSize)")
+                && result.stderrErrorLines[0].contains("magic"), "\(result)")
+    }
+
+    @Test("dump of a file that is no segment exits non-zero")
+    func dumpNotASegment() throws {
+        let scratch = try Scratch()
+        let path = scratch.root.appendingPathComponent("notes.log").path
+        try Data(String(repeating: "this is not a record batch\n", count: 10).utf8).write(to: URL(fileURLWithPath: path))
+        let result = try scratch.runBare(["log", "dump", path])
+        #expect(result.exitCode != 0, "\(result)")
+        #expect(result.stderrErrorLines.count == 1 && result.stderrErrorLines[0].contains("not a segment")
+                && result.stderrErrorLines[0].contains("position 0"), "\(result)")
     }
 
     @Test("a corrupt batch in the middle of the active segment is never served")
@@ -138,5 +167,41 @@ struct LogDumpAndRecoveryTests {
         #expect(consumed.stderrLogLines.contains { $0.contains("torn tail") }, "\(consumed)")
         try scratch.produce("t", ["4"])
         #expect(try scratch.consumeLines("t") == ["4"])
+    }
+
+    /// Issue 18.1, as reported: 10,000 orders to an lz4 topic with 2 partitions, one bit of the
+    /// `batchLength` field of a batch in the middle of each partition's active segment flipped.
+    /// Neither the read-only `topics describe` nor `consume` cuts the batches after the damage;
+    /// the damaged batch is reported with its position, and what follows it still reads.
+    @Test("a flipped bit in a batch length field keeps the valid batches after it")
+    func damagedLengthFieldKeepsWhatFollows() throws {
+        let scratch = try Scratch()
+        try scratch.createTopic("orders", ["--partitions", "2", "--compression", "lz4"])
+        let orders = (0..<10_000).map { "{\"id\":\"o\($0)\",\"customer\":\"c\($0 % 97)\",\"amount\":\($0 % 500)}" }
+        try scratch.produce("orders", orders, ["--key-field", "customer"])
+        var damaged: [(path: String, size: Int, position: String, resume: Int, end: Int)] = []
+        for partition in 0..<2 {
+            let path = scratch.segmentPath("orders", partition: partition)
+            let lines = DumpOutput(try scratch.runBare(["log", "dump", path]).stdout).batchLines
+            try #require(lines.count >= 6, "too few batches to damage one in the middle: \(lines.count)")
+            let middle = lines[lines.count / 2]
+            let position = try #require(DumpOutput.field("position", in: middle).flatMap(Int.init))
+            let resume = try #require(DumpOutput.field("baseOffset", in: lines[lines.count / 2 + 1]).flatMap(Int.init))
+            let end = try #require(DumpOutput.field("lastOffset", in: lines[lines.count - 1]).flatMap(Int.init)) + 1
+            try flipBit(in: path, at: position + 10, mask: 0x04)  // one bit of batchLength
+            damaged.append((path, try fileSize(path), String(position), resume, end))
+        }
+
+        let described = try scratch.run(["topics", "describe", "orders"])
+        expectSuccess(described)
+        for file in damaged { #expect(try fileSize(file.path) == file.size, "topics describe cut \(file.path): \(described)") }
+        #expect(!described.stderr.contains("torn tail"), "\(described)")
+
+        let consumed = try scratch.run(["consume", "orders", "--partition", "0"])
+        #expect(consumed.exitCode != 0, "\(consumed)")
+        #expect(consumed.stderrErrorLines.first?.contains("position \(damaged[0].position)") == true, "\(consumed)")
+        #expect(try fileSize(damaged[0].path) == damaged[0].size, "consume cut the valid batches after the damage")
+        let after = try scratch.consumeLines("orders", ["--partition", "0", "--offset", String(damaged[0].resume)])
+        #expect(after.count == damaged[0].end - damaged[0].resume)
     }
 }

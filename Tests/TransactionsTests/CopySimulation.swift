@@ -79,6 +79,8 @@ struct CopySimulation {
         var transactionalIDsExpired = 0
         var producersExpired = 0
         var expiredZombiesRefused = 0
+        /// Lives ended by a failed sync (the disk stayed up; the directory was reopened).
+        var syncFailures = 0
     }
 
     /// The expirations of the ``Variant/clockJumpsAndExpiry`` runs, on the simulated clock.
@@ -102,11 +104,17 @@ struct CopySimulation {
     private let transactionRecordsMax: Int
     private let codec: CompressionCodecName
     private var checker = ExactlyOnceChecker()
+    /// Turned on after the (fault-free) set-up.
+    private let syncFailureProbability: Double
 
     let mode: Mode
 
-    init(seed: UInt64, mode: Mode = .classic, variant: Variant = .crashes) {
+    /// - Parameter syncFailureProbability: the disk's ``SimulatedDisk/Faults/syncFailureProbability``:
+    ///   a failed sync loses the file's unsynced writes, and the engine must stop writing and
+    ///   recover on reopen, never trust it.
+    init(seed: UInt64, mode: Mode = .classic, variant: Variant = .crashes, syncFailureProbability: Double = 0) {
         self.seed = seed
+        self.syncFailureProbability = syncFailureProbability
         self.mode = mode
         self.variant = variant
         random = SeededRandom(seed: seed)
@@ -134,6 +142,7 @@ struct CopySimulation {
 
     private mutating func run(_ outcome: inout Outcome) throws {
         try setUp()
+        disk.faults.syncFailureProbability = syncFailureProbability
         var rounds = 0
         while true {
             rounds += 1
@@ -153,6 +162,7 @@ struct CopySimulation {
         }
         // Final state, opened cleanly.
         disk.crash(afterOperations: Int.max)
+        disk.faults.syncFailureProbability = 0
         let crashPoints = CrashPoints(handler: nil)
         let log = try open(crashPoints)
         defer { log.close() }
@@ -226,13 +236,21 @@ struct CopySimulation {
     /// One life of the engine: open (recovering), check, copy some transactions.
     /// - Returns: true when everything is copied.
     private mutating func round(_ outcome: inout Outcome) throws -> Bool {
+        let syncFailuresBefore = disk.syncFailureCount
+        var opened: LogManager?
         let log: LogManager
         let coordinator: TransactionCoordinator
         do {
-            log = try open(makeCrashPoints())
+            opened = try open(makeCrashPoints())
+            log = opened!
             coordinator = try TransactionCoordinator(log: log, config: coordinatorConfig)
         } catch {
             if disk.isCrashed { return false }
+            if disk.syncFailureCount > syncFailuresBefore {
+                // A sync failed while recovering: the directory is reopened, never trusted.
+                try endLifeAfterSyncFailure(opened, &outcome)
+                return false
+            }
             throw error
         }
         do {
@@ -275,10 +293,36 @@ struct CopySimulation {
                 }
             }
             log.close()
+            if disk.syncFailureCount > syncFailuresBefore { try endLifeAfterSyncFailure(nil, &outcome) }
             return false
         } catch {
             if disk.isCrashed { return false }
+            if disk.syncFailureCount > syncFailuresBefore {
+                try endLifeAfterSyncFailure(log, &outcome)
+                return false
+            }
             throw error
+        }
+    }
+
+    /// After a failed sync: the log must refuse every write from then on (nothing is retried and
+    /// trusted); the life ends and the next one reopens the directory, whose recovery reads what
+    /// the disk really holds.
+    private func endLifeAfterSyncFailure(_ log: LogManager?, _ outcome: inout Outcome) throws {
+        outcome.syncFailures += 1
+        if let log {
+            if log.syncFailure.error == nil {
+                Issue.record("seed \(seed): a sync failed but the data directory still takes writes (replay with SLUICE_SIMULATION_SEED=\(seed))")
+            }
+            let refused: Bool
+            do {
+                try log.partition(TopicPartition(target, PartitionID(0))).sync()
+                refused = false
+            } catch {
+                refused = error.code == .syncFailed
+            }
+            if !refused { Issue.record("seed \(seed): a sync after a failed sync was accepted (replay with SLUICE_SIMULATION_SEED=\(seed))") }
+            log.close()
         }
     }
 

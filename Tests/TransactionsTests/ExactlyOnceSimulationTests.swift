@@ -37,6 +37,37 @@ struct ExactlyOnceSimulationTests {
         if !seeds.isEmpty { try Self.run(mode, seeds: seeds, filter: "copyLoopRegressionSeeds") }
     }
 
+
+    /// Issue 10's fsync failures (seeds 1000001…1000100 in CI; `SLUICE_SYNC_FAILURE_SEEDS=N` for a
+    /// soak): each sync fails with a small probability, losing the file's unsynced writes; the
+    /// engine must refuse every later write, and after a reopen the copy stays exactly-once (the
+    /// same checker, after every recovery and at the end).
+    @Test("the copy loop stays exactly-once through failed syncs, which stop the engine until a reopen")
+    func copyLoopIsExactlyOnceThroughSyncFailures() throws {
+        let soak = ProcessInfo.processInfo.environment["SLUICE_SYNC_FAILURE_SEEDS"].flatMap(Int.init)
+        let seeds = SimulationSeeds.seeds(ciCount: soak ?? 100, first: 1_000_001)
+        var syncFailures = 0
+        var crashes = 0
+        var transactions = 0
+        for seed in seeds {
+            var simulation = CopySimulation(seed: seed, syncFailureProbability: 0.01)
+            let outcome: CopySimulation.Outcome
+            do {
+                outcome = try simulation.run()
+            } catch {
+                Issue.record("copy/syncFailure seed \(seed): unexpected error \(error) (\(SimulationSeeds.replay(seed, filter: "copyLoopIsExactlyOnceThroughSyncFailures")))")
+                continue
+            }
+            syncFailures += outcome.syncFailures
+            crashes += outcome.crashes
+            transactions += outcome.transactions
+        }
+        print("sync-failure simulation: \(seeds.count) seeds, \(syncFailures) lives ended by a failed sync, \(crashes) crashes, \(transactions) transactions")
+        if SimulationSeeds.isRange(seeds) {
+            #expect(syncFailures > seeds.count / 2, "failed syncs should end many lives")
+        }
+    }
+
     static func run(_ mode: CopySimulation.Mode, seeds: [UInt64], filter: String) throws {
         var crashes = 0
         var named = Set<CrashPoint>()
