@@ -33,6 +33,7 @@ final class CountingStorage: Storage {
     func removeFile(_ path: String) throws(StorageError) { note(.remove, path); try disk.removeFile(path) }
     func removeDirectory(_ path: String) throws(StorageError) { note(.remove, path); try disk.removeDirectory(path) }
     func rename(_ from: String, to: String) throws(StorageError) { note(.rename, from); try disk.rename(from, to: to) }
+    func syncDirectory(_ path: String) throws(StorageError) { note(.sync, path); try disk.syncDirectory(path) }
     func lockDirectory(_ path: String, owner: String) throws(StorageError) -> any StorageLock {
         try disk.lockDirectory(path, owner: owner)
     }
@@ -88,6 +89,7 @@ final class FailingSyncStorage: Storage {
     func removeFile(_ path: String) throws(StorageError) { try disk.removeFile(path) }
     func removeDirectory(_ path: String) throws(StorageError) { try disk.removeDirectory(path) }
     func rename(_ from: String, to: String) throws(StorageError) { try disk.rename(from, to: to) }
+    func syncDirectory(_ path: String) throws(StorageError) { try disk.syncDirectory(path) }
     func lockDirectory(_ path: String, owner: String) throws(StorageError) -> any StorageLock {
         try disk.lockDirectory(path, owner: owner)
     }
