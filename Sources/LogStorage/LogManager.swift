@@ -90,8 +90,13 @@ package final class LogManager: @unchecked Sendable {
     ) throws(LogError) -> LogManager {
         let manager = LogManager(directory: directory, storage: storage, clock: clock, logger: logger, options: options)
         try storageCall("creating data directory \(directory)") { () throws(StorageError) in
-            try storage.createDirectory(joinPath(directory, "topics"))
-            try storage.createDirectory(joinPath(directory, "staging"))
+            let topics = joinPath(directory, "topics")
+            let staging = joinPath(directory, "staging")
+            // Only a directory this open creates needs its entries synced: opening an existing
+            // one writes nothing.
+            guard !storage.isDirectory(topics) || !storage.isDirectory(staging) else { return }
+            try storage.createDirectory(topics)
+            try storage.createDirectory(staging)
             try storage.syncDirectory(directory)
             try storage.syncDirectory(parentPath(directory))
         }

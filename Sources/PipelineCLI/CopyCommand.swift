@@ -3,6 +3,7 @@ import StreamCore
 import LogStorage
 import Transactions
 import Foundation
+import Synchronization
 
 extension CopyTransform: ExpressibleByArgument {}
 extension ProcessingGuarantee: ExpressibleByArgument {}
@@ -66,31 +67,22 @@ struct CopyCommand: ParsableCommand {
     }
 }
 
-/// Set by SIGINT/SIGTERM so a loop can finish its transaction and exit cleanly.
-final class InterruptFlag: @unchecked Sendable {
-    private let lock = Lock()
-    private var set = false
-    private var sources: [any DispatchSourceSignal] = []
+/// Raised by the process's SIGINT/SIGTERM handler (an atomic store is async-signal-safe).
+private let interruptRaised = Atomic<Bool>(false)
 
+/// Set by SIGINT/SIGTERM so a loop can finish its transaction and exit cleanly.
+///
+/// The handler is installed in one `signal` call, so a signal can never fall between the old
+/// disposition and the new one: ignoring the signal first and watching it with a dispatch source
+/// (which registers asynchronously) lost a Ctrl-C that came in that window, during start-up.
+final class InterruptFlag: Sendable {
     init() {
         for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [weak self] in self?.raise() }
-            source.resume()
-            sources.append(source)
+            _ = signal(signalNumber) { _ in interruptRaised.store(true, ordering: .relaxed) }
         }
     }
 
-    private func raise() {
-        lock.lock(); defer { lock.unlock() }
-        set = true
-    }
-
-    var isSet: Bool {
-        lock.lock(); defer { lock.unlock() }
-        return set
-    }
+    var isSet: Bool { interruptRaised.load(ordering: .relaxed) }
 }
 
 /// Progress on standard error: a line rewritten in place on a terminal, a plain line about once
