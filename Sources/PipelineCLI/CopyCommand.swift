@@ -75,11 +75,17 @@ private let interruptRaised = Atomic<Bool>(false)
 /// The handler is installed in one `signal` call, so a signal can never fall between the old
 /// disposition and the new one: ignoring the signal first and watching it with a dispatch source
 /// (which registers asynchronously) lost a Ctrl-C that came in that window, during start-up.
+/// The signals are also unblocked on the calling thread, since a parent may start the process
+/// with them blocked (a thread pool's threads block them, and a child inherits the mask).
 final class InterruptFlag: Sendable {
     init() {
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
         for signalNumber in [SIGINT, SIGTERM] {
             _ = signal(signalNumber) { _ in interruptRaised.store(true, ordering: .relaxed) }
+            sigaddset(&unblocked, signalNumber)
         }
+        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
     }
 
     var isSet: Bool { interruptRaised.load(ordering: .relaxed) }

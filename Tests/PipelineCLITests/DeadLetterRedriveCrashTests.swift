@@ -82,7 +82,7 @@ struct DeadLetterRedriveCrashTests {
             #expect(counts.map { $0.redriven + $0.alreadyRedriven == Self.deadLetterCount && $0.filteredOut == 0 } == true, "\(result)")
             longestDelay = max(60, duration * 9 / 10)
             rounds += 1
-            expectSuccess(try scratch.run(["topics", "delete", "order-totals.dlq.redriven"]))
+            expectSuccess(try scratch.run(["topics", "delete", "order-totals.dlq.redriven", "--force"]))
             expectSuccess(try scratch.run(["topics", "delete", "redriven"]))
             abortedBefore = 0
             try scratch.createTopic("redriven", ["--partitions", "4"])
