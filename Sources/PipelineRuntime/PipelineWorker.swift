@@ -460,8 +460,11 @@ final class PipelineWorker: ProcessingContext {
         try writeInFlightMarker()
         for entry in stores.values { entry.changelog.transactionAborted() }
         buffered = [:]
+        // Back to where the open transaction started: the committed offsets, or where an
+        // out-of-range policy reset a partition whose committed offset the log no longer holds.
         for topicPartition in consumer.assignment {
-            try consumer.seek(topicPartition, to: consumer.committed(topicPartition).map { .offset($0) } ?? .earliest)
+            let start = transactionStart[topicPartition].map { SeekTarget.offset($0) }
+            try consumer.seek(topicPartition, to: start ?? consumer.committed(topicPartition).map { .offset($0) } ?? .earliest)
         }
     }
 
