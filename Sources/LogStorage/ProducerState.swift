@@ -4,10 +4,15 @@ import RecordFormat
 /// A transaction that ended with an ABORT marker in one partition: its data lies between
 /// `firstOffset` and the marker at `lastOffset`, and read-committed readers skip it.
 ///
-/// Kept in `.txnindex` files in Kafka's layout (34 bytes an entry, big-endian):
+/// Kept in `.txnindex` files in Kafka's layout plus a checksum (38 bytes an entry, big-endian):
 /// ```
-/// | version: i16 = 0 | producerId: i64 | firstOffset: i64 | lastOffset: i64 | lastStableOffset: i64 |
+/// | version: i16 = 1 | producerId: i64 | firstOffset: i64 | lastOffset: i64 | lastStableOffset: i64 |
+/// | crc32c: u32 (of the 34 bytes before it) |
 /// ```
+/// The checksum is what lets an open trust a `.txnindex` without reading the `.log`: a rotted
+/// producer id or offset would otherwise still decode, and serve an aborted transaction's records
+/// as committed. A file with a bad entry (or Kafka's unchecked version-0 entries) is damaged, and
+/// rebuilt from the `.log`.
 package struct AbortedTransaction: Sendable, Equatable, Hashable {
     package var producerID: ProducerID
     package var firstOffset: Offset
@@ -18,16 +23,18 @@ package struct AbortedTransaction: Sendable, Equatable, Hashable {
         self.lastOffset = lastOffset
     }
 
-    static let entryBytes = 34
+    static let entryBytes = 38
+    static let entryVersion: UInt16 = 1
 
     func encoded(lastStableOffset: Offset) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(AbortedTransaction.entryBytes)
-        bytes.appendBigEndian(Int16(0))
+        bytes.appendBigEndian(Int16(AbortedTransaction.entryVersion))
         bytes.appendBigEndian(producerID.rawValue)
         bytes.appendBigEndian(firstOffset.rawValue)
         bytes.appendBigEndian(lastOffset.rawValue)
         bytes.appendBigEndian(lastStableOffset.rawValue)
+        bytes.appendBigEndian(CRC32C.checksum(bytes))
         return bytes
     }
 
@@ -37,7 +44,9 @@ package struct AbortedTransaction: Sendable, Equatable, Hashable {
         var result: [AbortedTransaction] = []
         var cursor = 0
         while cursor < bytes.count {
-            guard bytes.readBigEndianUInt16(at: cursor) == 0 else { return nil }
+            guard bytes.readBigEndianUInt16(at: cursor) == entryVersion,
+                  bytes.readBigEndianUInt32(at: cursor + 34) == CRC32C.checksum(bytes[cursor..<cursor + 34])
+            else { return nil }
             let producer = Int64(bitPattern: bytes.readBigEndianUInt64(at: cursor + 2))
             let first = Int64(bitPattern: bytes.readBigEndianUInt64(at: cursor + 10))
             let last = Int64(bitPattern: bytes.readBigEndianUInt64(at: cursor + 18))

@@ -63,6 +63,8 @@ package struct RegressionSeed: Sendable, CustomStringConvertible {
                        note: "bit rot in a batch length (outside the CRC) cut a whole synced active segment: 18 records lost (issue 10.10)"),
         RegressionSeed(simulation: "copy/bitRot", seed: 30149,
                        note: "as 30009 (issue 10.10)"),
+        RegressionSeed(simulation: "copy/indexRot", seed: 40039,
+                       note: "a rotted producer id in a trusted .txnindex served aborted records as committed: 2 duplicates (entries now carry a CRC-32C)"),
         RegressionSeed(simulation: "pipeline/order-totals", seed: 223,
                        note: "header-heavy dead letters overflowed a small batch limit (producers now count headers when cutting batches)"),
     ]
