@@ -14,7 +14,11 @@ import Logging
 ///   the recovery point a torn or partial tail is cut off and logged, never served; below it
 ///   damage is reported and kept.
 extension PartitionLog {
-    func completeInterruptedSwaps() throws(LogError) {
+    /// - Returns: whether it changed anything (then the next open step must not trust the
+    ///   recovery point's clean state: the segments are no longer those it described).
+    @discardableResult
+    func completeInterruptedSwaps() throws(LogError) -> Bool {
+        var repaired = false
         let directory = self.directory
         let storage = storageForCleaner
         let names = try storageCall("listing \(directory)") { () throws(StorageError) in try storage.listDirectory(directory) }
@@ -22,8 +26,10 @@ extension PartitionLog {
             // A compaction that did not reach its swap point: the originals are intact.
             let path = joinPath(directory, name)
             try storageCall("removing \(path)") { () throws(StorageError) in try storage.removeFile(path) }
+            repaired = true
         }
         for name in names where name.hasSuffix(".log.swap") {
+            repaired = true
             guard let base = LogSegment.baseOffset(fromFileName: String(name.dropLast(5)), suffix: ".log") else { continue }
             let swapPath = joinPath(directory, name)
             // The swap file was synced whole before it was renamed into place: find its last offset.
@@ -54,9 +60,12 @@ extension PartitionLog {
             }
             loggerForCleaner.info("completed an interrupted compaction swap", metadata: ["partition": "\(topicPartition)", "base": "\(base)"])
         }
+        return repaired
     }
 
-    func loadSegments() throws(LogError) {
+    /// - Parameter afterRepair: an interrupted compaction was cleaned up or completed just before,
+    ///   so the active segment is recovered rather than opened cleanly.
+    func loadSegments(afterRepair: Bool = false) throws(LogError) {
         let directory = self.directory
         let storage = storageForCleaner
         let names = try storageCall("listing \(directory)") { () throws(StorageError) in try storage.listDirectory(directory) }
@@ -84,7 +93,7 @@ extension PartitionLog {
         if let activeBase = bases.last {
             let segment = try LogSegment.open(storage: storage, directory: directory, baseOffset: activeBase)
             let point = recoveryPoints.point(topicPartition)
-            if let point, let clean = try openCleanly(segment, inactive: loaded, point: point) {
+            if !afterRepair, let point, let clean = try openCleanly(segment, inactive: loaded, point: point) {
                 state = clean
             } else {
                 state = try recoverProducerState(inactive: loaded, activeBase: activeBase)

@@ -98,8 +98,8 @@ package final class PartitionLog: @unchecked Sendable {
         self.clock = clock
         self.logger = logger
         try storageCall("creating \(directory)") { () throws(StorageError) in try storage.createDirectory(directory) }
-        try completeInterruptedSwaps()
-        try loadSegments()
+        let repaired = try completeInterruptedSwaps()
+        try loadSegments(afterRepair: repaired)
         try loadLogStart()
     }
 

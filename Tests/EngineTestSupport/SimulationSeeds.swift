@@ -67,5 +67,7 @@ package struct RegressionSeed: Sendable, CustomStringConvertible {
                        note: "a rotted producer id in a trusted .txnindex served aborted records as committed: 2 duplicates (entries now carry a CRC-32C)"),
         RegressionSeed(simulation: "pipeline/order-totals", seed: 223,
                        note: "header-heavy dead letters overflowed a small batch limit (producers now count headers when cutting batches)"),
+        RegressionSeed(simulation: "pipeline/order-totals", seed: 98,
+                       note: "a clean open right after completing an interrupted compaction swap trusted the old recovery point: a group's committed offsets went back to 0 (a repaired partition is now recovered)"),
     ]
 }
