@@ -6,4 +6,5 @@ let catalog = PipelineCatalog([
     PaymentService(),
     OrdersPerMinute(),
     OrderEnrichment(),
+    AvroOrderTotals(),
 ])

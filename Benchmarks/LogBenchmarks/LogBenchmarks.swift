@@ -146,7 +146,7 @@ final class ScratchLog {
         config.compression = CompressionCodecName(rawValue: codec.name) ?? .none
         config.retentionBytes = 512 << 20
         let topic = try log.createTopic(TopicName(rawValue: "bench")!, config: config)
-        partition = topic.partitions[0]
+        partition = try topic.partition(0)
     }
 
     func remove() {

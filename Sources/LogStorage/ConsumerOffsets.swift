@@ -181,6 +181,13 @@ package final class ConsumerOffsets: @unchecked Sendable {
         return committed[group] ?? [:]
     }
 
+    /// Whether an open transaction has staged an offset of `group` in `topicPartition` (Kafka's
+    /// pending transactional offset, which an OffsetFetch with `require_stable` waits out).
+    package func hasStagedOffset(group: String, _ topicPartition: TopicPartition) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        return staged.values.contains { entries in entries.contains { $0.group == group && $0.topicPartition == topicPartition } }
+    }
+
     /// The groups that have committed offsets.
     package func groupNames() -> [String] {
         lock.lock(); defer { lock.unlock() }

@@ -41,7 +41,8 @@ package struct CompactionReport: Sendable, Equatable {
 /// plan (locked): the inactive segments, the last stable offset, the aborted transactions, now
 /// build (unlocked): read the planned segments, write and sync each group's `.log.cleaned`
 /// install (locked): `.log.cleaned` → `.log.swap` (the swap point), delete the originals,
-///                   `.log.swap` → `.log`, and replace the planned segments in the list
+///                   `.log.swap` → `.log`, its `.txnindex` through a `.tmp`, and replace the
+///                   planned segments in the list
 /// ```
 /// The planned segments cannot change meanwhile: only the cleaner rewrites inactive segments,
 /// and one pass at a time runs per partition (the cleaner lock, which `close()` also takes, so
@@ -400,10 +401,38 @@ extension PartitionLog {
             try storage.rename(swapPath, to: finalPath)
             try storage.syncDirectory(directory)
         }
+        try writeTxnIndex(aborted, base: base, storage: storage, directory: directory)
         let segment = try LogSegment.open(storage: storage, directory: directory, baseOffset: base)
         _ = try segment.loadIndexes(indexIntervalBytes: indexIntervalBytes)
-        try segment.rewriteTxnIndex(aborted)
         return segment
+    }
+
+    /// Writes the cleaned segment's `<base>.txnindex` whole, through a synced `.tmp` file renamed
+    /// into place, before the segment is opened.
+    ///
+    /// - Invariant: from the swap point on, `<base>.txnindex` is either absent or holds every
+    ///   aborted transaction of the cleaned segment. Absent, the next open rebuilds it by
+    ///   replaying the log. Opening the segment first would create it empty, and an open after a
+    ///   crash before it was rewritten trusted that empty file: a clean open then knew of no
+    ///   aborted transaction there, and served the aborted data the pass kept (at or past the
+    ///   last stable offset) as committed.
+    private static func writeTxnIndex(_ entries: [AbortedTransaction], base: Offset, storage: any Storage, directory: String) throws(LogError) {
+        let finalPath = joinPath(directory, LogSegment.fileName(base, ".txnindex"))
+        let temporaryPath = finalPath + ".tmp"
+        var bytes: [UInt8] = []
+        for entry in entries { bytes.append(contentsOf: entry.encoded(lastStableOffset: entry.lastOffset)) }
+        let file = try storageCall("writing \(temporaryPath)") { () throws(StorageError) -> any StorageFile in
+            let file = try storage.openFile(temporaryPath, mode: .create)
+            try file.truncate(to: 0)
+            if !bytes.isEmpty { try file.write(bytes, at: 0) }
+            return file
+        }
+        defer { file.close() }
+        try syncFile(file)
+        try storageCall("writing \(finalPath)") { () throws(StorageError) in
+            try storage.rename(temporaryPath, to: finalPath)
+            try storage.syncDirectory(directory)
+        }
     }
 
     static func forEachRawBatch(

@@ -267,6 +267,9 @@ package final class LogConsumer {
             position = try outOfRange(topicPartition, at: position, isCommitted: false)
         }
         let visibleEnd = config.isolation == .readCommitted ? partition.lastStableOffset : partition.logEndOffset
+        // At the last stable offset there is nothing to read; a transaction that damage keeps
+        // open there would hold it for ever, which is reported, not waited on.
+        if config.isolation == .readCommitted && position >= visibleEnd { try partition.checkStableOffsetResolvable() }
         let countBefore = records.count
         // Fetch after fetch while they held only markers and aborted batches: a run of aborted
         // transactions longer than one fetch must not look like the end.

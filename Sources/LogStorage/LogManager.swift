@@ -50,8 +50,8 @@ package final class LogManager: @unchecked Sendable {
     package let clock: any EngineClock
     package let logger: Logger
     package let options: LogOptions
-    private let lock = Lock()
-    private var topics: [TopicName: Topic] = [:]
+    let lock = Lock()
+    var topics: [TopicName: Topic] = [:]
     private var directoryLock: (any StorageLock)?
     private var offsetsStore: ConsumerOffsets?
     /// The layers above's maintenance work, by name (under `lock`).
@@ -61,7 +61,7 @@ package final class LogManager: @unchecked Sendable {
     private var maintenanceThread: (thread: Thread, exited: DispatchSemaphore)?
     private var maintenanceStopping = false
     /// How far each partition is known to be synced; checkpointed once per flush group.
-    private var recoveryPoints: RecoveryPoints!
+    var recoveryPoints: RecoveryPoints!
     /// The first failed sync here, after which nothing more is written until the next open.
     package let syncFailure = SyncFailure()
     /// The in-process coordinator of consumer groups.
@@ -81,8 +81,9 @@ package final class LogManager: @unchecked Sendable {
         self.options = options
     }
 
-    /// Opens (creating when missing) the data directory, takes its lock and recovers every
-    /// partition.
+    /// Opens (creating when missing) the data directory and takes its lock. It reads each topic's
+    /// `topic.json` and opens only the partitions of `__consumer_offsets`; every other partition
+    /// is opened, recovered when it needs it, and maintained at its first use (see ``Topic``).
     /// - Throws: `.locked` naming the owner when another process holds the directory.
     package static func open(
         directory: String, storage: any Storage = POSIXStorage(), clock: any EngineClock = SystemClock(),
@@ -109,8 +110,7 @@ package final class LogManager: @unchecked Sendable {
             manager.recoveryPoints = try RecoveryPoints(storage: storage, directory: directory, syncFailure: manager.syncFailure)
             try manager.loadTopics()
             let offsetsTopic = try manager.internalTopic(ConsumerOffsets.topicName, partitions: options.offsetsTopicPartitions)
-            manager.offsetsStore = try ConsumerOffsets(partitions: offsetsTopic.partitions, clock: clock)
-            try manager.maintain()
+            manager.offsetsStore = try ConsumerOffsets(partitions: try offsetsTopic.partitions, clock: clock)
         } catch {
             manager.close()
             throw error
@@ -139,35 +139,57 @@ package final class LogManager: @unchecked Sendable {
             let path = joinPath(root, name)
             guard let topicName = TopicName(rawValue: name), storage.isDirectory(path) else { continue }
             let config = try readConfig(of: topicName)
-            topics[topicName] = try openTopic(topicName, config: config, directory: path)
+            topics[topicName] = openTopic(topicName, config: config, directory: path)
         }
     }
 
+    /// Reads `topic.json`. It has no checksum, so bytes that do not decode are read again (up to
+    /// three stable reads) before the topic is declared unreadable: two reads that agree can
+    /// still share a transient error (the simulator's seed 1186 flipped the same bit twice).
     private func readConfig(of name: TopicName) throws(LogError) -> TopicConfig {
         let path = joinPath(topicsDirectory, name.rawValue, "topic.json")
         let storage = self.storage
-        let bytes = try storageCall("reading \(path)") { () throws(StorageError) -> [UInt8] in
-            let file = try storage.openFile(path, mode: .read)
-            defer { file.close() }
-            return try readStably(file)
+        for _ in 0..<3 {
+            let bytes = try storageCall("reading \(path)") { () throws(StorageError) -> [UInt8] in
+                let file = try storage.openFile(path, mode: .read)
+                defer { file.close() }
+                return try readStably(file)
+            }
+            if let config = try? JSONDecoder().decode(TopicConfig.self, from: Data(bytes)), config.problem() == nil { return config }
         }
-        guard let config = try? JSONDecoder().decode(TopicConfig.self, from: Data(bytes)), config.problem() == nil else {
-            throw LogError(.invalidConfig, "the configuration of topic '\(name)' at \(path) is unreadable")
-        }
-        return config
+        throw LogError(.invalidConfig, "the configuration of topic '\(name)' at \(path) is unreadable")
     }
 
-    private func openTopic(_ name: TopicName, config: TopicConfig, directory: String) throws(LogError) -> Topic {
-        var partitions: [PartitionLog] = []
-        for index in 0..<config.partitionCount {
-            let partition = TopicPartition(name, PartitionID(index))
-            let partitionLogger = logger
-            partitions.append(try PartitionLog(
-                topicPartition: partition, directory: joinPath(directory, String(index)), config: config,
-                storage: storage, clock: clock, logger: partitionLogger, recoveryPoints: recoveryPoints,
-                syncFailure: syncFailure, crashPoints: options.crashPoints))
+    /// The topic at `directory`, none of whose partitions is opened yet: each opens, is recovered
+    /// when it was not closed cleanly, and gets its first maintenance pass (``maintain(_:of:options:logger:)``)
+    /// at its first use.
+    private func openTopic(_ name: TopicName, config: TopicConfig, directory: String) -> Topic {
+        Topic(name: name, config: config, directory: directory, openPartition: partitionOpener(name, config: config, directory: directory))
+    }
+
+    /// Opens one partition of the topic at `directory` with `config` (for ``Topic``).
+    func partitionOpener(
+        _ name: TopicName, config: TopicConfig, directory: String
+    ) -> @Sendable (PartitionID) throws(LogError) -> PartitionLog {
+        let (storage, clock, logger, options) = (self.storage, self.clock, self.logger, self.options)
+        let (recoveryPoints, syncFailure) = (self.recoveryPoints!, self.syncFailure)
+        return { (id: PartitionID) throws(LogError) -> PartitionLog in
+            // Recovery writes and syncs: refused once a sync failed, and a sync failing in it
+            // stops the directory, as any other write.
+            try syncFailure.guarding { () throws(LogError) -> PartitionLog in
+                let partition = try PartitionLog(
+                    topicPartition: TopicPartition(name, id), directory: joinPath(directory, String(id.rawValue)), config: config,
+                    storage: storage, clock: clock, logger: logger, recoveryPoints: recoveryPoints,
+                    syncFailure: syncFailure, crashPoints: options.crashPoints)
+                do throws(LogError) {
+                    try LogManager.maintain(partition, of: config, options: options, logger: logger)
+                } catch {
+                    partition.close()
+                    throw error
+                }
+                return partition
+            }
         }
-        return Topic(name: name, config: config, directory: directory, partitions: partitions)
     }
 
     private func internalTopic(_ name: TopicName, partitions: Int) throws(LogError) -> Topic {
@@ -216,7 +238,10 @@ package final class LogManager: @unchecked Sendable {
                 try storage.syncDirectory(stagingDirectory)
             }
         }
-        let topic = try openTopic(name, config: config, directory: final)
+        let topic = openTopic(name, config: config, directory: final)
+        // A new topic's partitions get their first segments now, so that no later open of
+        // the directory (a read-only command's included) has to create them.
+        _ = try topic.partitions
         topics[name] = topic
         logger.info("created topic", metadata: ["topic": "\(name)", "partitions": "\(config.partitionCount)"])
         return topic
@@ -227,7 +252,7 @@ package final class LogManager: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard let topic = topics[name] else { throw LogError.unknownTopic(name.rawValue) }
         if name.isInternal { throw LogError(.invalidConfig, "internal topic '\(name)' cannot be deleted") }
-        for partition in topic.partitions { partition.close() }
+        topic.close()
         topics[name] = nil
         recoveryPoints.remove(topic: name)
         let doomed = joinPath(stagingDirectory, "deleting-\(name.rawValue)")
@@ -292,6 +317,12 @@ package final class LogManager: @unchecked Sendable {
     /// partition, applies retention to every delete-policy topic, compacts every compact-policy
     /// partition worth a pass, then runs the maintenance tasks of the layers above (the
     /// transaction coordinator's sweep of timed-out transactions and expired transactional ids).
+    ///
+    /// It visits every partition, opening those not opened yet (each open is itself a pass over
+    /// that partition, see ``maintain(_:of:options:logger:)``). Opening the directory runs no
+    /// such pass: a partition gets its first pass when it is first used, so a command pays only
+    /// for the partitions it touches; the maintenance thread of long-running processes calls
+    /// this, and so visits (and opens) every partition once per interval.
     package func maintain() throws(LogError) {
         try cleanLog()
         runMaintenanceTasks()
@@ -300,19 +331,39 @@ package final class LogManager: @unchecked Sendable {
     private func cleanLog() throws(LogError) {
         for name in topicNames(includeInternal: true) {
             guard let topic = try? topic(name) else { continue }  // deleted since the names were listed
-            for partition in topic.partitions {
+            for index in 0..<topic.partitionCount {
+                let id = PartitionID(index)
+                // A partition's first use runs its pass; only those already open need one here.
+                let opened = topic.isOpened(id)
+                let partition: PartitionLog
                 do {
-                    try partition.expireProducers(idleMilliseconds: options.producerIDExpirationMilliseconds)
-                    switch topic.config.cleanupPolicy {
-                    case .delete: try partition.enforceRetention()
-                    case .compact: if partition.needsCompaction { try partition.compact() }
-                    }
+                    partition = try topic.partition(id)
                 } catch {
-                    // One damaged partition must not stop the others (nor the open).
+                    if error.code == .closed { break }  // deleted meanwhile
                     if error.code == .storage || error.code == .diskFull { throw error }
-                    logger.error("maintenance skipped a partition", metadata: ["partition": "\(partition.topicPartition)", "error": "\(error)"])
+                    logger.error("maintenance could not open a partition", metadata: ["partition": "\(TopicPartition(name, id))", "error": "\(error)"])
+                    continue
                 }
+                if opened { try Self.maintain(partition, of: topic.config, options: options, logger: logger) }
             }
+        }
+    }
+
+    /// One partition's maintenance: forgets its idle producers, then applies retention (delete
+    /// policy) or compacts it when worth a pass (compact policy). Every partition gets one at its
+    /// first use in a process, before anything reads or writes it, and one per ``maintain()``.
+    /// - Throws: only storage failures (`.storage`, `.diskFull`); a damaged partition is logged
+    ///   and left as it is, so it cannot stop the others.
+    static func maintain(_ partition: PartitionLog, of config: TopicConfig, options: LogOptions, logger: Logger) throws(LogError) {
+        do {
+            try partition.expireProducers(idleMilliseconds: options.producerIDExpirationMilliseconds)
+            switch config.cleanupPolicy {
+            case .delete: try partition.enforceRetention()
+            case .compact: if partition.needsCompaction { try partition.compact() }
+            }
+        } catch {
+            if error.code == .storage || error.code == .diskFull { throw error }
+            logger.error("maintenance skipped a partition", metadata: ["partition": "\(partition.topicPartition)", "error": "\(error)"])
         }
     }
 
@@ -337,8 +388,9 @@ package final class LogManager: @unchecked Sendable {
 
     /// Starts the maintenance thread, for long-running processes: it runs the maintenance tasks
     /// every `sweepIntervalMilliseconds` and the whole of ``maintain()`` every
-    /// `intervalMilliseconds`, until ``close()``, which wakes and waits for it. Failures are
-    /// logged, not thrown. Calling it again does nothing.
+    /// `intervalMilliseconds`, until ``close()``, which wakes and waits for it. That pass visits
+    /// every partition of the directory, opening (and so recovering) those the process has not
+    /// used yet. Failures are logged, not thrown. Calling it again does nothing.
     package func startBackgroundMaintenance(intervalMilliseconds: Int = 30_000, sweepIntervalMilliseconds: Int = 1_000) {
         maintenanceSignal.lock()
         defer { maintenanceSignal.unlock() }
@@ -398,7 +450,7 @@ package final class LogManager: @unchecked Sendable {
         topics = [:]
         maintenanceTasks = [:]
         lock.unlock()
-        for topic in all { for partition in topic.partitions { partition.close() } }
+        for topic in all { topic.close() }
         if let recoveryPoints, syncFailure.error == nil {
             do {
                 try recoveryPoints.checkpoint()

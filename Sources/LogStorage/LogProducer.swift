@@ -215,6 +215,16 @@ package final class LogProducer: @unchecked Sendable {
         unsynced.removeAll()
     }
 
+    /// Stops the producer without writing anything more (its open batches are dropped), as a
+    /// process death would: for an owner that is abandoned after a (simulated) crash, so the
+    /// linger thread does not outlive it.
+    package func abandon() {
+        stopLingerThread()
+        lock.lock(); defer { lock.unlock() }
+        open.removeAll()
+        closed = true
+    }
+
     /// Flushes, then refuses further sends.
     package func close() throws(LogError) {
         stopLingerThread()

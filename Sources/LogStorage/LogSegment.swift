@@ -19,7 +19,14 @@ final class LogSegment {
     private let log: any StorageFile
     private var indexFile: any StorageFile
     private var timeIndexFile: any StorageFile
-    private var txnIndexFile: any StorageFile
+    /// The `.txnindex`; nil while it is missing (an opened segment whose file was lost).
+    ///
+    /// - Invariant: a `.txnindex` on disk is always whole: a missing one is never created empty
+    ///   and a damaged one never rewritten in place, but written through a synced `.tmp` and
+    ///   renamed over (``rewriteTxnIndex(_:)``), so a crash leaves the file missing or damaged
+    ///   (rebuilt again at the next open), never an empty or partial one that a clean open would
+    ///   trust as "no aborted transactions".
+    private var txnIndexFile: (any StorageFile)?
     /// Whether the `.txnindex` was there when the segment was opened (a missing one must be rebuilt).
     private(set) var txnIndexWasPresent = true
     private var txnIndexBytes: Int64 = 0
@@ -47,7 +54,7 @@ final class LogSegment {
     }
 
     private init(storage: any Storage, directory: String, baseOffset: Offset, log: any StorageFile,
-                 indexFile: any StorageFile, timeIndexFile: any StorageFile, txnIndexFile: any StorageFile) {
+                 indexFile: any StorageFile, timeIndexFile: any StorageFile, txnIndexFile: (any StorageFile)?) {
         self.storage = storage
         self.baseOffset = baseOffset
         self.logPath = joinPath(directory, LogSegment.fileName(baseOffset, ".log"))
@@ -94,7 +101,8 @@ final class LogSegment {
             let timeIndex = try storage.openFile(timeIndexPath, mode: .create)
             let txnIndexPath = joinPath(directory, fileName(baseOffset, ".txnindex"))
             let present = storage.exists(txnIndexPath)
-            let txnIndex = try storage.openFile(txnIndexPath, mode: .create)
+            // A missing `.txnindex` stays missing until it is rebuilt whole.
+            let txnIndex = present ? try storage.openFile(txnIndexPath, mode: .readWrite) : nil
             let segment = LogSegment(storage: storage, directory: directory, baseOffset: baseOffset, log: log,
                                      indexFile: index, timeIndexFile: timeIndex, txnIndexFile: txnIndex)
             segment.txnIndexWasPresent = present
@@ -212,7 +220,7 @@ final class LogSegment {
     func sync() throws(LogError) {
         guard hasUnsyncedWrites else { return }
         try syncFile(log)
-        if txnIndexBytes > 0 { try syncFile(txnIndexFile) }
+        if txnIndexBytes > 0, let txnIndexFile { try syncFile(txnIndexFile) }
         hasUnsyncedWrites = false
     }
 
@@ -227,16 +235,29 @@ final class LogSegment {
     func prepareForAppends() throws(LogError) {
         bytesSinceIndexEntry = Int(sizeBytes - (offsetIndex.lastPosition ?? 0))
         guard sizeBytes >= Int64(RecordBatchHeader.sizeBytes) else { return }
+        // The first batch's maxTimestamp is the segment's age. Only a batch whose CRC holds is
+        // believed (read twice before giving up, as a transient read error passes): a damaged or
+        // misread header would make the segment roll at once or never; without it the segment
+        // only loses its age (it still rolls by size).
+        for _ in 0..<2 {
+            if let first = try checkedFirstBatchMaxTimestamp() {
+                if first != .none { firstAppendTime = first }
+                return
+            }
+        }
+    }
+
+    /// The first batch's maxTimestamp when the batch reads whole with a matching CRC, else nil.
+    private func checkedFirstBatchMaxTimestamp() throws(LogError) -> Timestamp? {
         let head = try storageCall("reading \(logPath)") { () throws(StorageError) in
             try log.read(at: 0, count: RecordBatchHeader.sizeBytes)
         }
-        do {
-            let header = try RecordBatchHeader.parse(head, at: 0)
-            if header.maxTimestamp != .none { firstAppendTime = header.maxTimestamp }
-        } catch {
-            // The first batch was validated by loadIndexes; a header that does not parse now is a
-            // transient read error, and only costs the segment its age (it still rolls by size).
+        guard let header = try? RecordBatchHeader.parse(head, at: 0), Int64(header.totalSizeBytes) <= sizeBytes else { return nil }
+        let whole = try storageCall("reading \(logPath)") { () throws(StorageError) in
+            try log.read(at: 0, count: header.totalSizeBytes)
         }
+        guard let batch = try? RecordBatch(bytes: whole), batch.hasValidChecksum() else { return nil }
+        return batch.header.maxTimestamp
     }
 
     /// Makes the segment inactive: adds a last time-index entry for its largest timestamp,
@@ -276,7 +297,7 @@ final class LogSegment {
         log.close()
         indexFile.close()
         timeIndexFile.close()
-        txnIndexFile.close()
+        txnIndexFile?.close()
     }
 
     // MARK: Transaction index
@@ -284,6 +305,9 @@ final class LogSegment {
     /// Records an aborted transaction whose ABORT marker is in this segment (written through,
     /// synced with the segment).
     func appendAbortedTransaction(_ entry: AbortedTransaction, lastStableOffset: Offset) throws(LogError) {
+        guard let txnIndexFile else {
+            preconditionFailure("an aborted transaction appended to \(txnIndexPath), which is missing and was not rebuilt")
+        }
         let bytes = entry.encoded(lastStableOffset: lastStableOffset)
         let position = txnIndexBytes
         try storageCall("writing \(txnIndexPath)") { () throws(StorageError) in try txnIndexFile.write(bytes, at: position) }
@@ -294,7 +318,7 @@ final class LogSegment {
     /// The aborted transactions recorded in the `.txnindex`, or nil when it was missing or is damaged.
     func loadTxnIndex() -> [AbortedTransaction]? {
         // An unreadable `.txnindex` is treated as missing: the caller rebuilds it from the `.log`.
-        guard txnIndexWasPresent, let bytes = try? readStably(txnIndexFile),
+        guard txnIndexWasPresent, let txnIndexFile, let bytes = try? readStably(txnIndexFile),
               let entries = AbortedTransaction.decodeIndex(bytes),
               entries.allSatisfy({ $0.lastOffset >= baseOffset && $0.lastOffset < nextOffset })
         else { return nil }
@@ -302,15 +326,29 @@ final class LogSegment {
         return entries
     }
 
-    /// Replaces the `.txnindex` with `entries` and syncs it.
+    /// Replaces the `.txnindex` with `entries`, durably and whole: written to a `.tmp`, synced,
+    /// renamed over the old file and its directory synced (see ``txnIndexFile``'s invariant).
     func rewriteTxnIndex(_ entries: [AbortedTransaction]) throws(LogError) {
         var bytes: [UInt8] = []
         for entry in entries { bytes.append(contentsOf: entry.encoded(lastStableOffset: entry.lastOffset)) }
-        try storageCall("writing \(txnIndexPath)") { () throws(StorageError) in
-            try txnIndexFile.truncate(to: 0)
-            try txnIndexFile.write(bytes, at: 0)
+        let temporaryPath = txnIndexPath + ".tmp"
+        let storage = self.storage
+        let temporary = try storageCall("writing \(temporaryPath)") { () throws(StorageError) -> any StorageFile in
+            let file = try storage.openFile(temporaryPath, mode: .create)
+            try file.truncate(to: 0)
+            if !bytes.isEmpty { try file.write(bytes, at: 0) }
+            return file
         }
-        try syncFile(txnIndexFile)
+        defer { temporary.close() }
+        try syncFile(temporary)
+        let path = txnIndexPath
+        let reopened = try storageCall("writing \(path)") { () throws(StorageError) -> any StorageFile in
+            try storage.rename(temporaryPath, to: path)
+            try storage.syncDirectory(parentPath(path))
+            return try storage.openFile(path, mode: .readWrite)
+        }
+        txnIndexFile?.close()
+        txnIndexFile = reopened
         txnIndexBytes = Int64(bytes.count)
         txnIndexWasPresent = true
     }
@@ -431,7 +469,15 @@ extension LogSegment {
     /// since that field may be what is damaged, the bytes after the damage are then searched for
     /// the start of a valid batch (see ``BatchScanner/nextValidBatch(_:after:to:offsets:scanBytesMax:)``).
     private func validBatchAfterDamage(at position: Int64, fileSize: Int64) throws(LogError) -> Int64? {
-        let offsets = OffsetExpectation(bounds: offsetBounds, first: nextOffset, contiguous: false)
+        try validBatch(afterDamageAt: position, to: fileSize, atLeast: nextOffset)
+    }
+
+    /// Where the first whole valid batch after damage at `position` starts (before `end`, with a
+    /// base offset of at least `first` when given), or nil when none does; for a reader that
+    /// wants an offset beyond the damage (``PartitionLog/read(from:maxBytes:isolation:)``).
+    func validBatch(afterDamageAt position: Int64, to end: Int64? = nil, atLeast first: Offset?) throws(LogError) -> Int64? {
+        let fileSize = end ?? sizeBytes
+        let offsets = OffsetExpectation(bounds: offsetBounds, first: first, contiguous: false)
         if let next = try batchNamedByLengthField(at: position, fileSize: fileSize, offsets: offsets) { return next }
         return try BatchScanner.nextValidBatch(log, after: position, to: fileSize, offsets: offsets)
     }

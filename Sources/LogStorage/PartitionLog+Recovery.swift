@@ -14,11 +14,21 @@ import Logging
 ///   the recovery point a torn or partial tail is cut off and logged, never served; below it
 ///   damage is reported and kept.
 extension PartitionLog {
-    /// - Returns: whether it changed anything (then the next open step must not trust the
-    ///   recovery point's clean state: the segments are no longer those it described).
-    @discardableResult
-    func completeInterruptedSwaps() throws(LogError) -> Bool {
-        var repaired = false
+    /// Removes what a compaction pass left before its swap point, and completes a swap it left
+    /// after it (see ``LogCleaner``).
+    ///
+    /// - Invariant: a `.log.swap` replaces exactly the originals whose base offsets lie in
+    ///   `base...last`, where `last` is the swap's last offset, and never the active segment.
+    ///   `last` comes from a scan that expects the swap's batches to start at `base` and follow
+    ///   each other without gaps (a cleaned segment spans the offsets of the segments it
+    ///   replaces), because a batch's base offset lies outside its CRC: one read that flips a
+    ///   bit there would otherwise move `last`, and the originals deleted with it. (Order-totals
+    ///   seed 98: a flip read the base offset 50 of a swap spanning 40...59 as 2^30 + 50, the
+    ///   scan's complaint about the next batch was ignored, and the open deleted the next
+    ///   inactive segment and the active one, which held the latest record of keys whose older
+    ///   records the swap had dropped: a group's committed offsets went back to 0.) A swap that
+    ///   does not read right after the scan's retries is damage: the open fails, deleting nothing.
+    func completeInterruptedSwaps() throws(LogError) {
         let directory = self.directory
         let storage = storageForCleaner
         let names = try storageCall("listing \(directory)") { () throws(StorageError) in try storage.listDirectory(directory) }
@@ -26,23 +36,17 @@ extension PartitionLog {
             // A compaction that did not reach its swap point: the originals are intact.
             let path = joinPath(directory, name)
             try storageCall("removing \(path)") { () throws(StorageError) in try storage.removeFile(path) }
-            repaired = true
         }
         for name in names where name.hasSuffix(".log.swap") {
-            repaired = true
             guard let base = LogSegment.baseOffset(fromFileName: String(name.dropLast(5)), suffix: ".log") else { continue }
             let swapPath = joinPath(directory, name)
-            // The swap file was synced whole before it was renamed into place: find its last offset.
-            let file = try storageCall("opening \(swapPath)") { () throws(StorageError) in try storage.openFile(swapPath, mode: .read) }
-            let size = try storageCall("opening \(swapPath)") { () throws(StorageError) in try file.size() }
-            var last = base
-            _ = try BatchScanner.scan(file, from: 0, to: size, verifyChecksums: true) { (batch: ScannedBatch) throws(LogError) -> Bool in
-                last = batch.header.lastOffset
-                return true
-            }
-            file.close()
-            // Delete the originals the swap replaces, then move the swap into place.
+            let last = try lastOffset(ofSwap: swapPath, base: base)
             let current = try storageCall("listing \(directory)") { () throws(StorageError) in try storage.listDirectory(directory) }
+            if let activeBase = current.compactMap({ LogSegment.baseOffset(fromFileName: $0, suffix: ".log") }).max(), activeBase <= last {
+                throw LogError.corrupt(topicPartition, offset: base, position: 0, path: swapPath,
+                                       reason: "the swap ends at offset \(last), past the active segment's base offset \(activeBase)")
+            }
+            // Delete the originals the swap replaces, then move the swap into place.
             for other in current {
                 for suffix in [".log", ".index", ".timeindex", ".txnindex"] {
                     if let otherBase = LogSegment.baseOffset(fromFileName: other, suffix: suffix), otherBase >= base, otherBase <= last {
@@ -58,14 +62,39 @@ extension PartitionLog {
                     try storageCall("renaming \(from)") { () throws(StorageError) in try storage.rename(from, to: to) }
                 }
             }
-            loggerForCleaner.info("completed an interrupted compaction swap", metadata: ["partition": "\(topicPartition)", "base": "\(base)"])
+            loggerForCleaner.info("completed an interrupted compaction swap", metadata: [
+                "partition": "\(topicPartition)", "base": "\(base)", "last": "\(last)",
+            ])
         }
-        return repaired
     }
 
-    /// - Parameter afterRepair: an interrupted compaction was cleaned up or completed just before,
-    ///   so the active segment is recovered rather than opened cleanly.
-    func loadSegments(afterRepair: Bool = false) throws(LogError) {
+    /// The last offset of a `.log.swap` whose first batch starts at `base` (synced whole before
+    /// it was renamed into place), its batches checked for contiguous offsets and CRCs.
+    /// - Throws: `.corruptBatch` when the swap holds no batch or a batch that does not read right.
+    private func lastOffset(ofSwap swapPath: String, base: Offset) throws(LogError) -> Offset {
+        let storage = storageForCleaner
+        let file = try storageCall("opening \(swapPath)") { () throws(StorageError) in try storage.openFile(swapPath, mode: .read) }
+        defer { file.close() }
+        let size = try storageCall("opening \(swapPath)") { () throws(StorageError) in try file.size() }
+        var last: Offset?
+        let expectation = OffsetExpectation(bounds: base..<(base + Int64(Int32.max)), first: base, contiguous: true)
+        let problem = try BatchScanner.scan(file, from: 0, to: size, verifyChecksums: true, offsets: expectation) {
+            (batch: ScannedBatch) throws(LogError) -> Bool in
+            last = batch.header.lastOffset
+            return true
+        }
+        if let problem {
+            var offset = last.map { $0 + 1 } ?? base
+            if case .corrupt(_, let batchBase?, _) = problem { offset = batchBase }
+            throw LogError.corrupt(topicPartition, offset: offset, position: problem.position, path: swapPath, reason: problem.reason)
+        }
+        guard let last else {
+            throw LogError.corrupt(topicPartition, offset: base, position: 0, path: swapPath, reason: "a compaction swap holds no batch")
+        }
+        return last
+    }
+
+    func loadSegments() throws(LogError) {
         let directory = self.directory
         let storage = storageForCleaner
         let names = try storageCall("listing \(directory)") { () throws(StorageError) in try storage.listDirectory(directory) }
@@ -93,7 +122,7 @@ extension PartitionLog {
         if let activeBase = bases.last {
             let segment = try LogSegment.open(storage: storage, directory: directory, baseOffset: activeBase)
             let point = recoveryPoints.point(topicPartition)
-            if !afterRepair, let point, let clean = try openCleanly(segment, inactive: loaded, point: point) {
+            if let point, let clean = try openCleanly(segment, inactive: loaded, point: point) {
                 state = clean
             } else {
                 state = try recoverProducerState(inactive: loaded, activeBase: activeBase)
@@ -170,11 +199,18 @@ extension PartitionLog {
             recoveryOffset = nil
         }
         var damagedMarkers: [ScannedBatch] = []
+        // Where each producer's open transaction began in this segment (absent: before it).
+        var transactionStarts: [ProducerID: Int64] = [:]
         let report = try segment.recover(
             indexIntervalBytes: config.indexIntervalBytes, recoveryPosition: recoveryPosition, recoveryOffset: recoveryOffset
         ) { (batch: ScannedBatch) throws(LogError) in
             switch Self.marker(of: batch) {
-            case .data: state.apply(batch.header, marker: nil)
+            case .data:
+                let producer = batch.header.producerID
+                if batch.header.isTransactional, state.producers[producer]?.ongoingTransactionFirstOffset == nil {
+                    transactionStarts[producer] = batch.position
+                }
+                state.apply(batch.header, marker: nil)
             case .marker(let type): state.apply(batch.header, marker: type)
             case .undecodable: damagedMarkers.append(batch)
             }
@@ -188,6 +224,17 @@ extension PartitionLog {
                 "partition": "\(topicPartition)", "segment": "\(segment.logPath)",
                 "bytes": "\(report.truncatedBytes)", "reason": "\(report.truncationReason ?? "")",
             ])
+        }
+        // A transaction still open with damage after its start may have lost its marker there.
+        var damage = report.corruptions.map { (position: $0.position, text: "a corrupt batch at position \($0.position) of \(segment.logPath)") }
+        damage += damagedMarkers.map {
+            (position: $0.position, text: "a corrupt transaction marker at offset \($0.header.baseOffset), position \($0.position) of \(segment.logPath)")
+        }
+        for (producer, entry) in state.producers {
+            guard let first = entry.ongoingTransactionFirstOffset else { continue }
+            let start = transactionStarts[producer] ?? -1
+            let after = damage.filter { $0.position > start }
+            if !after.isEmpty { transactionsOpenAtDamage[producer] = (first, after.map(\.text).joined(separator: "; ")) }
         }
         for corruption in report.corruptions {
             loggerForCleaner.error("corrupt batch in the middle of a segment; reads of it will fail", metadata: [

@@ -56,13 +56,19 @@ package final class PartitionLog: @unchecked Sendable {
     private let storage: any Storage
     private let clock: any EngineClock
     private let logger: Logger
-    private let lock = Lock()
+    /// The partition lock (internal so the extensions in other files read the segments under it).
+    let lock = Lock()
     /// Held by a compaction pass from start to end, and by `close()`.
     let cleanerLock = Lock()
     let crashPoints: CrashPoints
-    private var segments: [LogSegment] = []
+    var segments: [LogSegment] = []
     /// Sequences, open transactions and aborted transactions of every producer here.
     var producerState = ProducerStateMachine()
+    /// Transactions left open by a recovery that found damaged batches (what is damaged, by
+    /// producer): the damage may hold their marker, so until a marker for the producer is
+    /// appended, reads that would wait on them and writes that need them closed fail with a
+    /// corruption error naming the damage instead of stalling or refusing without a reason.
+    var transactionsOpenAtDamage: [ProducerID: (firstOffset: Offset, damage: String)] = [:]
     /// Offsets below this were compacted already; the cleaner starts from here.
     var firstDirtyOffset = Offset(0)
     /// The earliest delete horizon the last pass kept a tombstone or marker for (nil: none).
@@ -83,6 +89,8 @@ package final class PartitionLog: @unchecked Sendable {
     /// Whether anything was written (or recovered) since the open, so that ``close()`` must leave
     /// the partition clean for the next open; a partition only read is closed without a write.
     var changedSinceOpen = false
+    /// Who waits for this partition's log end or last stable offset to move (``PartitionChangeObservers``).
+    package let changeObservers = PartitionChangeObservers()
 
     /// Opens (and recovers) the partition in `directory`, creating its first segment when empty.
     init(topicPartition: TopicPartition, directory: String, config: TopicConfig, storage: any Storage,
@@ -98,8 +106,8 @@ package final class PartitionLog: @unchecked Sendable {
         self.clock = clock
         self.logger = logger
         try storageCall("creating \(directory)") { () throws(StorageError) in try storage.createDirectory(directory) }
-        let repaired = try completeInterruptedSwaps()
-        try loadSegments(afterRepair: repaired)
+        try completeInterruptedSwaps()
+        try loadSegments()
         try loadLogStart()
     }
 
@@ -173,12 +181,24 @@ package final class PartitionLog: @unchecked Sendable {
         guard header.totalSizeBytes == bytes.count else {
             throw LogError(.invalidBatch, "batch length field says \(header.totalSizeBytes) bytes, got \(bytes.count)")
         }
-        guard bytes.count <= config.batchBytesMax else {
-            throw LogError(.recordTooLarge, "a batch of \(bytes.count) bytes exceeds \(topicPartition.topic)'s limit of \(config.batchBytesMax) bytes")
-        }
-        guard BatchScanner.checksum(of: bytes[...]) == header.crc else {
+        let checked: ChecksummedRecordBatch
+        do {
+            checked = try ChecksummedRecordBatch(verifying: RecordBatch(bytes: bytes))
+        } catch {
+            guard error.code == .checksumMismatch else { throw LogError(.invalidBatch, "appending to \(topicPartition): \(error)") }
+            guard bytes.count <= config.batchBytesMax else { throw Self.tooLarge(bytes.count, topicPartition, config) }
             throw LogError(.invalidBatch, "batch for \(topicPartition) fails its CRC-32C check")
         }
+        return try append(checked)
+    }
+
+    /// Appends a batch whose CRC was checked when it was built (a broker checks a produced batch
+    /// once): the same checks as ``append(_:)-([UInt8])`` but the CRC, which the type vouches for.
+    @discardableResult
+    package func append(_ batch: ChecksummedRecordBatch) throws(LogError) -> AppendResult {
+        let header = batch.header
+        let bytes = batch.bytes
+        guard bytes.count <= config.batchBytesMax else { throw Self.tooLarge(bytes.count, topicPartition, config) }
         guard header.lastOffsetDelta >= 0, header.recordCount >= 1 || header.isControl else {
             throw LogError(.invalidBatch, "batch for \(topicPartition) has no records")
         }
@@ -189,14 +209,42 @@ package final class PartitionLog: @unchecked Sendable {
             }
         }
         if config.cleanupPolicy == .compact && !header.isControl {
-            let records = try formatCall("appending to \(topicPartition)") { () throws(RecordFormatError) in
-                try RecordBatch(bytes: bytes).records()
+            let summary = try formatCall("appending to \(topicPartition)") { () throws(RecordFormatError) in
+                try RecordBatch(bytes: bytes).validateRecords()
             }
-            if records.contains(where: { $0.key == nil }) {
+            if summary.hasNullKey {
                 throw LogError(.invalidBatch, "compacted topic \(topicPartition.topic) requires a key on every record")
             }
         }
 
+        let result = try appendUnderLock(bytes, header: header, marker: marker)
+        // After the lock is released: whoever is told can read what was appended.
+        if !result.wasAlreadyPresent { changeObservers.notifyChanged() }
+        return result
+    }
+
+    /// Throws `.corruptBatch` when the last stable offset is held by a transaction that a recovery
+    /// left open behind damaged bytes (``transactionsOpenAtDamage``): read-committed reading cannot
+    /// go past it, and waiting would never end. A reader at the last stable offset calls this
+    /// instead of reading (``LogConsumer`` does; ``read(from:maxBytes:isolation:)`` does there).
+    package func checkStableOffsetResolvable() throws(LogError) {
+        lock.lock(); defer { lock.unlock() }
+        try checkStableOffsetResolvableLocked()
+    }
+
+    private func checkStableOffsetResolvableLocked() throws(LogError) {
+        guard !transactionsOpenAtDamage.isEmpty else { return }
+        let stable = lastStableOffsetLocked
+        guard stable < segments[segments.count - 1].nextOffset,
+              let (producer, open) = transactionsOpenAtDamage.first(where: { $0.value.firstOffset == stable }) else { return }
+        throw LogError(.corruptBatch, "read-committed reads of \(topicPartition) stop at offset \(stable), where producer \(producer)'s transaction is open and cannot be resolved: \(open.damage)")
+    }
+
+    private static func tooLarge(_ size: Int, _ topicPartition: TopicPartition, _ config: TopicConfig) -> LogError {
+        LogError(.recordTooLarge, "a batch of \(size) bytes exceeds \(topicPartition.topic)'s limit of \(config.batchBytesMax) bytes")
+    }
+
+    private func appendUnderLock(_ bytes: [UInt8], header: RecordBatchHeader, marker: ControlRecordType?) throws(LogError) -> AppendResult {
         lock.lock(); defer { lock.unlock() }
         return try syncFailure.guarding { () throws(LogError) -> AppendResult in
             try appendLocked(bytes, header: header, marker: marker)
@@ -205,7 +253,16 @@ package final class PartitionLog: @unchecked Sendable {
 
     private func appendLocked(_ batch: [UInt8], header: RecordBatchHeader, marker: ControlRecordType?) throws(LogError) -> AppendResult {
         var bytes = batch
-        switch try producerState.decide(header, partition: topicPartition) {
+        let decision: ProducerAppendDecision
+        do {
+            decision = try producerState.decide(header, partition: topicPartition)
+        } catch {
+            if let open = transactionsOpenAtDamage[header.producerID] {
+                throw LogError(.corruptBatch, "\(error.message); its transaction from offset \(open.firstOffset) cannot be closed here: \(open.damage)")
+            }
+            throw error
+        }
+        switch decision {
         case .append: break
         case .duplicate(let previous):
             return AppendResult(baseOffset: previous.baseOffset, lastOffset: previous.lastOffset, wasAlreadyPresent: true)
@@ -225,6 +282,7 @@ package final class PartitionLog: @unchecked Sendable {
         let placed = RecordBatchHeader.withBaseOffset(header, base)
         changedSinceOpen = true
         try active.append(bytes, header: placed, indexIntervalBytes: config.indexIntervalBytes, wallClock: now)
+        if marker != nil { transactionsOpenAtDamage[header.producerID] = nil }
         if let closed = producerState.apply(placed, marker: marker, appendedAt: now) {
             try active.appendAbortedTransaction(closed, lastStableOffset: lastStableOffsetLocked)
         }
@@ -234,9 +292,17 @@ package final class PartitionLog: @unchecked Sendable {
     private func shouldRoll(_ active: LogSegment, incomingBytes: Int, lastOffsetDelta: Int32, now: Timestamp) throws(LogError) -> Bool {
         guard !active.isEmpty else { return false }
         if active.sizeBytes + Int64(incomingBytes) > Int64(config.segmentBytesMax) { return true }
-        if let first = active.firstAppendTime, now.rawValue - first.rawValue >= config.segmentAgeMilliseconds { return true }
+        if let first = active.firstAppendTime, Self.age(since: first, now: now) >= config.segmentAgeMilliseconds { return true }
         if (active.nextOffset - active.baseOffset) + Int64(lastOffsetDelta) >= Int64(Int32.max) { return true }
         return false
+    }
+
+    /// Milliseconds from `first` to `now`, saturating: a segment's first timestamp may be any
+    /// 64-bit value (a client's CreateTime), so the difference must not trap.
+    static func age(since first: Timestamp, now: Timestamp) -> Int64 {
+        let (age, overflow) = now.rawValue.subtractingReportingOverflow(first.rawValue)
+        guard overflow else { return age }
+        return first.rawValue < 0 ? Int64.max : Int64.min
     }
 
     /// Seals the active segment (synced with its indexes) and starts a new one at the log end.
@@ -308,7 +374,10 @@ package final class PartitionLog: @unchecked Sendable {
         let stable = lastStableOffsetLocked
         let upTo = isolation == .readCommitted ? stable : end
         var result = FetchResult(batches: [], logStartOffset: start, logEndOffset: end, lastStableOffset: stable)
-        if offset >= upTo { return result }
+        if offset >= upTo {
+            if isolation == .readCommitted { try checkStableOffsetResolvableLocked() }
+            return result
+        }
         var index = segmentIndex(containing: offset)
         var collected = 0
         var full = false
@@ -316,30 +385,56 @@ package final class PartitionLog: @unchecked Sendable {
         while index < segments.count && !full {
             let segment = segments[index]
             let entry = segment.indexEntry(for: offset)
+            var scanFrom = entry
             var batches: [RecordBatch] = []
-            let problem = try segment.scan(from: entry.position, first: entry.first, verifyChecksums: true, chunkBytes: chunkBytes) {
-                (batch: ScannedBatch) throws(LogError) -> Bool in
-                if batch.header.lastOffset < offset { return true }
-                if batch.header.baseOffset >= upTo {
-                    full = true
-                    return false
+            var problem: ScanProblem?
+            // Damage a scan met before reaching `offset`, and resumed after (issue 18.1): the
+            // index entry the scan started from may lie before damaged bytes that `offset` is past.
+            var skippedDamage: ScanProblem?
+            var endOfValidBatches = entry.first
+            var indexRebuilt = false
+            while true {
+                var damageHoldsOffset = false
+                problem = try segment.scan(from: scanFrom.position, first: scanFrom.first, verifyChecksums: true, chunkBytes: chunkBytes) {
+                    (batch: ScannedBatch) throws(LogError) -> Bool in
+                    if batch.header.lastOffset < offset {
+                        endOfValidBatches = batch.header.lastOffset + 1
+                        return true
+                    }
+                    if skippedDamage != nil && batches.isEmpty && result.batches.isEmpty && batch.header.baseOffset > offset {
+                        damageHoldsOffset = true
+                        return false
+                    }
+                    if batch.header.baseOffset >= upTo {
+                        full = true
+                        return false
+                    }
+                    if collected > 0 && collected + batch.bytes.count > maxBytes {
+                        full = true
+                        return false
+                    }
+                    let view = try formatCall("reading \(self.topicPartition)") { () throws(RecordFormatError) in
+                        try RecordBatch(bytes: Array(batch.bytes))
+                    }
+                    batches.append(view)
+                    collected += batch.bytes.count
+                    if collected >= maxBytes { full = true; return false }
+                    return true
                 }
-                if collected > 0 && collected + batch.bytes.count > maxBytes {
-                    full = true
-                    return false
+                if damageHoldsOffset {
+                    problem = skippedDamage
+                    break
                 }
-                let view = try formatCall("reading \(self.topicPartition)") { () throws(RecordFormatError) in
-                    try RecordBatch(bytes: Array(batch.bytes))
+                guard let found = problem, batches.isEmpty, result.batches.isEmpty else { break }
+                if skippedDamage == nil && entry.position > 0, try indexLooksWrong(segment, offset: offset) {
+                    indexRebuilt = true
+                    break
                 }
-                batches.append(view)
-                collected += batch.bytes.count
-                if collected >= maxBytes { full = true; return false }
-                return true
+                guard let resume = try segment.validBatch(afterDamageAt: found.position, atLeast: endOfValidBatches) else { break }
+                skippedDamage = skippedDamage ?? found
+                scanFrom = (resume, nil)
             }
-            if problem != nil && batches.isEmpty && result.batches.isEmpty && entry.position > 0,
-               try indexLooksWrong(segment, offset: offset) {
-                continue
-            }
+            if indexRebuilt { continue }
             result.batches.append(contentsOf: batches)
             if let problem {
                 if !result.batches.isEmpty { break }

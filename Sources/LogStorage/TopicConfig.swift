@@ -31,6 +31,10 @@ package struct TopicConfig: Codable, Sendable, Equatable {
     package var batchBytesMax: Int
     /// One offset-index entry per this many bytes of log.
     package var indexIntervalBytes: Int
+    /// The schema registry subject every record value must belong to (`value.subject`): Avro in
+    /// Confluent's wire format with a schema id registered under it. Nil: any value. Enforced by
+    /// `pipeline produce` and the server's Produce, not by the log (nil in older `topic.json`s).
+    package var valueSubject: String? = nil
 
     package static let partitionCountMax = 1024
     package static let segmentBytesLimit = 1 << 30

@@ -16,6 +16,8 @@ package struct BenchOptions: Sendable, Equatable {
     package var keys = 10_000
     package var guarantee: PipelineConfiguration.Guarantee = .exactlyOnce
     package var commitIntervalMilliseconds: Int64 = 100
+    /// ``Sluice/PipelineConfiguration/audit``: whether commits append audit records.
+    package var audit = true
     /// Offered load in records per second; nil for full speed.
     package var rateRecordsPerSecond: Int?
     /// How long the fixed-rate generator runs.

@@ -75,7 +75,7 @@ extension BenchReport {
 }
 
 /// `1,234,567`.
-func grouped(_ value: Int) -> String {
+package func grouped(_ value: Int) -> String {
     let digits = String(value.magnitude)
     var result = ""
     for (index, character) in digits.enumerated() {

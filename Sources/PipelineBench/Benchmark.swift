@@ -65,6 +65,7 @@ package enum Benchmark {
         var configuration = definition.configuration
         configuration.guarantee = options.guarantee
         configuration.commitInterval = .milliseconds(options.commitIntervalMilliseconds)
+        configuration.audit = options.audit
         let pipeline = BenchPipeline(base: definition, configuration: configuration)
         let topology = pipeline.topology
         let internalTopics = Set(topology.internalTopics)
@@ -165,7 +166,7 @@ package enum Benchmark {
         var result: [TopicPartition] = []
         for name in topology.sinkTopics where !internalTopics.contains(name) {
             let topic = try log.topic(named: name)
-            result += topic.partitions.map(\.topicPartition)
+            result += topic.topicPartitions
         }
         return result
     }

@@ -87,10 +87,13 @@ struct BenchRun: ParsableCommand {
     var dataDirectory: String?
     @Option(help: "Write the report as JSON to this file.") var output: String?
     @Option(help: "Print each metric's change against this earlier --output report.") var compare: String?
+    @Option(help: "on (default): every commit appends its audit record to <pipeline>.audit; off: none (to measure its cost).")
+    var audit: String = "on"
 
     func run() throws {
         let pipeline = try catalogPipeline(name)
         var options = try input.options()
+        options.audit = try parseAuditSwitch(audit)
         options.guarantee = try parseGuarantee(guarantee)
         options.commitIntervalMilliseconds = try parseCommitInterval(commitInterval)
         options.dataDirectory = dataDirectory

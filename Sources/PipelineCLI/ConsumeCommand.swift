@@ -3,6 +3,7 @@ import StreamCore
 import LogStorage
 import Foundation
 import Sluice
+import PipelineRuntime
 
 extension IsolationLevel: ExpressibleByArgument {}
 
@@ -14,7 +15,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case json
 }
 
-/// `pipeline consume TOPIC [--from-beginning | --offset N] [--group G] [--max N] [--format value|json]`
+/// `pipeline consume TOPIC [--from-beginning | --offset N] [--group G] [--max N] [--format value|json] [--avro]`
 ///
 /// Without `--group` it reads from the earliest offset (or `--offset`); with a group it resumes
 /// at the group's committed offsets (earliest when it has none) and commits what it printed.
@@ -36,6 +37,8 @@ struct ConsumeCommand: ParsableCommand {
     @Flag(help: "Keep waiting for new records instead of exiting at the end.") var follow = false
     @Option(help: "read-committed (only committed transactions; the default) or read-uncommitted.")
     var isolation: IsolationLevel = .readCommitted
+    @Flag(help: "Decode values as Avro in Confluent's wire format (the writer's schema by its id) and print them as JSON.")
+    var avro = false
     @OptionGroup var data: DataDirectoryOptions
 
     func validate() throws {
@@ -60,17 +63,19 @@ struct ConsumeCommand: ParsableCommand {
             } else if group != nil {
                 try consumer.subscribe([name])
             } else {
-                try consumer.assign(target.partitions.map(\.topicPartition))
+                try consumer.assign(target.topicPartitions)
             }
             if fromBeginning { try consumer.seekAll(to: .earliest) }
             if let offset { try consumer.seekAll(to: .offset(Offset(offset))) }
             if follow { log.startBackgroundMaintenance() }
             let output = OutputBuffer()
+            let schemas = avro ? RegistrySchemaSource(log: log) : nil
             var printed = 0
             let limit = max ?? Int.max
             while printed < limit {
                 let records = try consumer.poll(maxRecords: Swift.min(500, limit - printed))
-                for record in records {
+                for var record in records {
+                    if let schemas { record.value = Self.avroJSON(record, schemas: schemas).map { Array($0.utf8) } }
                     switch format {
                     case .value: output.line(bytes: record.value ?? [])
                     case .json: output.line(JSONEnvelope.line(for: record))
@@ -96,6 +101,28 @@ struct ConsumeCommand: ParsableCommand {
 }
 
 extension ConsumeCommand {
+    /// A record's value decoded with its writer's schema as a JSON line, or — for a value that is
+    /// not Avro in the wire format, has an unknown id or does not decode — a line on standard
+    /// error naming the record and why, and nil (the record is printed with a null value).
+    static func avroJSON(_ record: ConsumerRecord, schemas: RegistrySchemaSource) -> String? {
+        let place = "\(record.topicPartition) offset \(record.offset)"
+        guard let value = record.value else { return nil }
+        guard let id = AvroLines.schemaID(of: value) else {
+            FileHandle.standardError.write(Data("\(place): not Avro in Confluent's wire format (\(value.count) bytes)\n".utf8))
+            return nil
+        }
+        do {
+            guard let writer = try schemas.schema(id: id) else {
+                FileHandle.standardError.write(Data("\(place): schema id \(id) is not in the schema registry\n".utf8))
+                return nil
+            }
+            return try AvroLines.decode(value, writer: writer)
+        } catch {
+            FileHandle.standardError.write(Data("\(place): does not decode with schema id \(id): \(error)\n".utf8))
+            return nil
+        }
+    }
+
     /// Why a read stopped below the end: the partitions whose positions a poll could not move.
     static func stoppedShort(_ consumer: LogConsumer, topic: TopicName) throws -> String {
         let behind = try consumer.lag().filter { $0.value > 0 }.sorted { $0.key < $1.key }

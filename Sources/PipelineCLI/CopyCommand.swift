@@ -92,15 +92,20 @@ final class InterruptFlag: Sendable {
 }
 
 /// Progress on standard error: a line rewritten in place on a terminal, a plain line about once
-/// a second otherwise.
+/// a second otherwise (or every `interval`, when given).
 final class ProgressReporter {
     private let isTerminal = isatty(STDERR_FILENO) != 0
+    private let interval: TimeInterval
     private var lastReport = Date.distantPast
     private var shown = false
 
+    init(interval: TimeInterval? = nil) {
+        self.interval = interval ?? (isTerminal ? 0.2 : 1.0)
+    }
+
     func report(_ line: String) {
         let now = Date()
-        guard now.timeIntervalSince(lastReport) >= (isTerminal ? 0.2 : 1.0) else { return }
+        guard now.timeIntervalSince(lastReport) >= interval else { return }
         lastReport = now
         shown = true
         let text = isTerminal ? "\r\u{1B}[K" + line : line + "\n"

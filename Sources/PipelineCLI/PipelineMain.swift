@@ -31,7 +31,9 @@ struct PipelineCommand: ParsableCommand {
         subcommands: [
             DemoCommand.self, TopicsCommand.self, ProduceCommand.self, ConsumeCommand.self,
             CopyCommand.self, TransactionsCommand.self, ListCommand.self, RunCommand.self, StateCommand.self, DeadLetterCommand.self,
-            ReplayCommand.self, RecoverCommand.self, LogCommand.self, BenchCommand.self,
+            ReplayCommand.self, RecoverCommand.self, LogCommand.self, BenchCommand.self, ServeCommand.self, SchemasCommand.self,
+            LagCommand.self,
+            AuditCommand.self,
         ]
     )
 }

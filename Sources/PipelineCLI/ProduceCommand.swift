@@ -3,6 +3,7 @@ package import StreamCore
 package import LogStorage
 import Foundation
 import Sluice
+import PipelineRuntime
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,11 @@ package enum InputFormat: String, ExpressibleByArgument, CaseIterable {
     case raw
 }
 
-/// `pipeline produce TOPIC [--key-field FIELD | --key K] [--file F] [--format json|raw]`
+/// `pipeline produce TOPIC [--key-field FIELD | --key K] [--file F] [--format json|raw] [--avro-subject SUBJECT]`
+///
+/// For a topic that requires a subject (`topics create|alter --value-subject`), every value must be
+/// Avro in Confluent's wire format with a schema id of that subject; the first that is not stops
+/// the command like a malformed line.
 struct ProduceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "produce",
@@ -26,11 +31,15 @@ struct ProduceCommand: ParsableCommand {
     @Option(help: "Use this key for every record.") var key: String?
     @Option(help: "Read lines from this file instead of standard input.") var file: String?
     @Option(help: "Input format: json (one JSON value per line) or raw (bytes as they are).") var format: InputFormat = .json
+    @Option(name: .customLong("avro-subject"), help: ArgumentHelp(
+        "Encode each JSON line as Avro in Confluent's wire format with this subject's latest schema.", valueName: "SUBJECT"))
+    var avroSubject: String?
     @OptionGroup var data: DataDirectoryOptions
 
     func validate() throws {
         if keyField != nil && key != nil { throw ValidationError("--key-field and --key cannot be used together") }
         if keyField != nil && format == .raw { throw ValidationError("--key-field needs --format json") }
+        if avroSubject != nil && format == .raw { throw ValidationError("--avro-subject needs --format json") }
     }
 
     func run() throws {
@@ -46,7 +55,14 @@ struct ProduceCommand: ParsableCommand {
             let name = try topicName(topic)
             let target = try log.topic(name)
             let keying: LineProducer.Keying = keyField.map { .field($0) } ?? key.map { .constant(Array($0.utf8)) } ?? .none
-            let producer = LineProducer(log: log, topic: name, format: format, keying: keying)
+            var producer = LineProducer(log: log, topic: name, format: format, keying: keying)
+            if avroSubject != nil || target.config.valueSubject != nil {
+                let schemas = RegistrySchemaSource(log: log)
+                if let avroSubject { producer.avro = try AvroLines.latest(of: avroSubject, in: schemas) }
+                if let subject = target.config.valueSubject {
+                    producer.valueRequirement = { value in schemas.valueSubjectRefusal(value, subject: subject) }
+                }
+            }
             // A line longer than the topic's batch limit cannot be a record; do not hold more.
             let input = LineInput(descriptor: descriptor, lineBytesMax: target.config.batchBytesMax)
             let outcome = producer.produce(input)
@@ -108,6 +124,11 @@ package struct LineProducer {
     package let topic: TopicName
     package let format: InputFormat
     package let keying: Keying
+    /// With `--avro-subject`: each JSON line is encoded as Avro in Confluent's wire format.
+    var avro: AvroLines?
+    /// For a topic that requires a subject (``TopicConfig/valueSubject``): why a value may not
+    /// go there, or nil when it may.
+    var valueRequirement: ((_ value: [UInt8]) -> String?)?
 
     package init(log: LogManager, topic: TopicName, format: InputFormat, keying: Keying) {
         self.log = log
@@ -202,8 +223,25 @@ package struct LineProducer {
         return outcome
     }
 
-    /// The key and value for one line, nil for a skipped blank line; sets `failure` for a bad one.
+    /// The key and value for one line, nil for a skipped blank line; sets `failure` for a bad one:
+    /// the line as it is, or Avro with ``avro``, checked against ``valueRequirement``.
     private func record(from line: [UInt8], lineNumber: Int, failure: inout String?) -> ([UInt8]?, [UInt8])? {
+        guard let (key, parsedValue) = parsedRecord(from: line, failure: &failure) else { return nil }
+        var value = parsedValue
+        if let avro {
+            do { value = try avro.encode(value) } catch {
+                failure = error.reason
+                return nil
+            }
+        }
+        if let valueRequirement, let reason = valueRequirement(value) {
+            failure = "refused by topic '\(topic)' (value.subject): \(reason)"
+            return nil
+        }
+        return (key, value)
+    }
+
+    private func parsedRecord(from line: [UInt8], failure: inout String?) -> ([UInt8]?, [UInt8])? {
         switch format {
         case .raw:
             if case .constant(let key) = keying { return (key, line) }

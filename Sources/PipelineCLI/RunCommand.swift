@@ -6,13 +6,16 @@ import StateStores
 import RecordFormat
 import PipelineRuntime
 import Sluice
+import MetricsExport
+import Logging
 import Foundation
 
 /// `pipeline run NAME [--until-idle] [--threads N] [--store-backend STORE=rocksdb] [--guarantee G]
-/// [--commit-interval D] [--offset-out-of-range fail|earliest|latest] [--data-dir DIR]`: runs a pipeline of the catalog over the data directory,
+/// [--commit-interval D] [--offset-out-of-range fail|earliest|latest] [--lineage-headers] [--audit on|off] [--metrics HOST:PORT] [--data-dir DIR]`: runs a pipeline of the catalog over the data directory,
 /// exactly-once unless the pipeline or `--guarantee at-least-once` says otherwise. Ctrl-C commits what is done and exits; running it
 /// again resumes exactly where it committed. A record that kills the process again and again is
-/// narrowed down and dead-lettered (``CrashQuarantine``).
+/// narrowed down and dead-lettered (``CrashQuarantine``). With `--metrics` it serves `GET /metrics`
+/// (Prometheus' text format) on that address while it runs.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a pipeline from the catalog.")
 
@@ -33,10 +36,20 @@ struct RunCommand: ParsableCommand {
         "What to do with a committed offset outside its partition (retention deleted unread records, or the log was cut short), overriding the pipeline's setting: fail (stop with an error), earliest (go on from the log start) or latest (from the log end); both go on with a warning and count the records lost.",
         valueName: "fail|earliest|latest"))
     var offsetOutOfRange: String?
+    @Option(name: .customLong("progress-interval"), help: "How often the progress line on standard error is printed (e.g. 100ms; default 1s, 0.2s on a terminal).")
+    var progressInterval: String?
+    @Option(help: ArgumentHelp("Serve the pipeline's metrics and every consumer group's lag as GET /metrics (Prometheus text) on this address.",
+                               valueName: "HOST:PORT"))
+    var metrics: String?
+    @Flag(name: .customLong("lineage-headers"), help: "Give every output record a sluice.source header naming the input record that caused it (topic/partition/offset), overriding the pipeline's setting.")
+    var lineageHeaders = false
+    @Option(help: "on or off: whether every commit appends its audit record to <pipeline>.audit, overriding the pipeline's setting (on by default).")
+    var audit: String?
     @OptionGroup var data: DataDirectoryOptions
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let metrics { _ = try HostPort(metrics, flag: "--metrics") }
         _ = try parsedStoreBackends()
     }
 
@@ -72,18 +85,30 @@ struct RunCommand: ParsableCommand {
             }
             configuration.offsetOutOfRange = policy
         }
+        let progressSeconds = try progressInterval.map { text -> TimeInterval in
+            guard let milliseconds = Units.milliseconds(text), milliseconds > 0 else {
+                throw CLIError("invalid --progress-interval '\(text)' (a duration such as 100ms or 1s)")
+            }
+            return TimeInterval(milliseconds) / 1000
+        }
+        if lineageHeaders { configuration.lineageHeaders = true }
+        if let audit { configuration.audit = try parseAuditSwitch(audit) }
         let pipeline: any PipelineDefinition = configuration == defined.configuration ? defined : ReconfiguredPipeline(defined, configuration: configuration)
+        let metricsAddress = try metrics.map { try HostPort($0, flag: "--metrics") }
         try withEngine(data, command: "run \(name)") { log, coordinator in
             log.startBackgroundMaintenance()
+            let metricsServer = try metricsAddress.map { try startMetricsListener($0, log: log, logger: Logger(label: "sluice.metrics")) }
+            defer { if let metricsServer { try? runBlocking { try await metricsServer.shutdown() } } }
             let runner: PipelineRunner
             do {
-                runner = try PipelineRunner(pipeline: pipeline, log: log, coordinator: coordinator, quarantinesCrashes: true)
+                runner = try PipelineRunner(pipeline: pipeline, log: log, coordinator: coordinator, quarantinesCrashes: true,
+                                            recordsMetrics: metricsServer != nil)
             } catch let error as PipelineRunError {
                 throw CLIError(error.description)
             }
             // After the runner read the previous process's signal, before any record runs.
             CrashSignalRecorder.install(path: CrashQuarantine.signalPath(log: log, pipeline: pipeline.name))
-            let reporter = ProgressReporter()
+            let reporter = ProgressReporter(interval: progressSeconds)
             let started = Date()
             var lastCount = 0
             var lastTime = started
@@ -91,7 +116,7 @@ struct RunCommand: ParsableCommand {
             try runner.run(untilIdle: untilIdle, threads: threadCount, shouldStop: { stop.isSet }) { progress in
                 let now = Date()
                 let elapsed = now.timeIntervalSince(lastTime)
-                guard elapsed >= 1 else { return }
+                guard elapsed >= min(1, progressSeconds ?? 1) else { return }
                 let rate = Int(Double(progress.recordsProcessed - lastCount) / elapsed)
                 lastCount = progress.recordsProcessed
                 lastTime = now
@@ -128,6 +153,15 @@ func parseCommitInterval(_ text: String) throws -> Int64 {
         throw CLIError("invalid commit interval '\(text)' (between 1ms and 1h, e.g. 100ms)")
     }
     return milliseconds
+}
+
+/// `--audit on|off` as a Bool, else a one-line error.
+func parseAuditSwitch(_ text: String) throws -> Bool {
+    switch text {
+    case "on": return true
+    case "off": return false
+    default: throw CLIError("invalid --audit '\(text)' (on or off)")
+    }
 }
 
 /// A catalog pipeline whose configuration (store backends, guarantee, commit interval) was

@@ -5,14 +5,14 @@ import PipelineRuntime
 import Sluice
 import Foundation
 
-/// `pipeline topics …`: create, list, describe and delete topics.
+/// `pipeline topics …`: create, list, describe, alter (the value subject) and delete topics.
 struct TopicsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topics", abstract: "Manage topics.",
-        subcommands: [CreateTopic.self, ListTopics.self, DescribeTopic.self, DeleteTopic.self])
+        subcommands: [CreateTopic.self, ListTopics.self, DescribeTopic.self, AlterTopic.self, DeleteTopic.self])
 }
 
-/// `pipeline topics create NAME --partitions N [--compression …] [--cleanup …] [--retention …]`
+/// `pipeline topics create NAME --partitions N [--compression …] [--cleanup …] [--retention …] [--value-subject SUBJECT]`
 struct CreateTopic: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a topic.")
 
@@ -27,6 +27,9 @@ struct CreateTopic: ParsableCommand {
     @Option(name: .customLong("segment-age"), help: "Segment age before rolling (e.g. 7d).") var segmentAge: String?
     @Option(name: .customLong("max-batch-bytes"), help: "The largest batch (and so record) accepted.") var maxBatchBytes: String?
     @Option(name: .customLong("delete-retention"), help: "How long compaction keeps tombstones (e.g. 1d).") var deleteRetention: String?
+    @Option(name: .customLong("value-subject"), help: ArgumentHelp(
+        "Require every record value to be Avro in Confluent's wire format with a schema id registered under this subject.", valueName: "SUBJECT"))
+    var valueSubject: String?
     @OptionGroup var data: DataDirectoryOptions
 
     func run() throws {
@@ -34,7 +37,7 @@ struct CreateTopic: ParsableCommand {
         let config = try makeConfig()
         try withLog(data, command: "topics create") { log in
             try log.createTopic(name, config: config)
-            print("created topic \(name) with \(config.partitionCount) partition\(config.partitionCount == 1 ? "" : "s") (compression \(config.compression.rawValue), cleanup \(config.cleanupPolicy.rawValue))")
+            print("created topic \(name) with \(config.partitionCount) partition\(config.partitionCount == 1 ? "" : "s") (compression \(config.compression.rawValue), cleanup \(config.cleanupPolicy.rawValue)\(config.valueSubject.map { ", value subject \($0)" } ?? ""))")
         }
     }
 
@@ -80,6 +83,10 @@ struct CreateTopic: ParsableCommand {
             guard let milliseconds = Units.milliseconds(deleteRetention), milliseconds > 0 else { throw CLIError("invalid delete retention '\(deleteRetention)'") }
             config.deleteRetentionMilliseconds = milliseconds
         }
+        if let valueSubject {
+            guard !valueSubject.isEmpty else { throw CLIError("--value-subject cannot be empty") }
+            config.valueSubject = valueSubject
+        }
         if let problem = config.problem() { throw CLIError("cannot create topic '\(name)': \(problem)") }
         return config
     }
@@ -119,16 +126,43 @@ struct DescribeTopic: ParsableCommand {
             print("retention: \(Units.describeMilliseconds(config.retentionMilliseconds)), \(Units.describeBytes(config.retentionBytes)) per partition")
             print("segment size: \(Units.describeBytes(Int64(config.segmentBytesMax))), segment age: \(Units.describeMilliseconds(config.segmentAgeMilliseconds))")
             print("max batch: \(Units.describeBytes(Int64(config.batchBytesMax)))")
-            let rows = topic.partitions.map { partition in
+            print("value.subject: \(config.valueSubject ?? "none")")
+            let partitions = try topic.partitions
+            let rows = partitions.map { partition in
                 [String(partition.topicPartition.partition.rawValue), partition.logStartOffset.description,
                  partition.logEndOffset.description, String(partition.logEndOffset - partition.logStartOffset),
                  String(partition.segmentCount), Units.describeBytes(partition.sizeBytes)]
             }
             let header = ["PARTITION", "EARLIEST", "LATEST", "OFFSETS", "SEGMENTS", "SIZE"]
             printTable(header: header, rows: rows)
-            let totalBytes = topic.partitions.reduce(Int64(0)) { $0 + $1.sizeBytes }
-            let totalOffsets = topic.partitions.reduce(Int64(0)) { $0 + ($1.logEndOffset - $1.logStartOffset) }
+            let totalBytes = partitions.reduce(Int64(0)) { $0 + $1.sizeBytes }
+            let totalOffsets = partitions.reduce(Int64(0)) { $0 + ($1.logEndOffset - $1.logStartOffset) }
             print("total: \(totalOffsets) offsets, \(Units.describeBytes(totalBytes))")
+        }
+    }
+}
+
+/// `pipeline topics alter NAME --value-subject SUBJECT | --no-value-subject`: sets or removes the
+/// subject the topic's record values must belong to (see ``LogManager/setValueSubject(_:of:)``).
+struct AlterTopic: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "alter", abstract: "Change a topic's value subject.")
+    @Argument var name: String
+    @Option(name: .customLong("value-subject"), help: ArgumentHelp(
+        "Require every record value to be Avro in Confluent's wire format with a schema id registered under this subject.", valueName: "SUBJECT"))
+    var valueSubject: String?
+    @Flag(name: .customLong("no-value-subject"), help: "Accept any value again.") var noValueSubject = false
+    @OptionGroup var data: DataDirectoryOptions
+
+    func validate() throws {
+        guard (valueSubject != nil) != noValueSubject else { throw ValidationError("give one of --value-subject SUBJECT and --no-value-subject") }
+        if valueSubject?.isEmpty == true { throw ValidationError("--value-subject cannot be empty") }
+    }
+
+    func run() throws {
+        try withLog(data, command: "topics alter") { log in
+            let name = try topicName(self.name)
+            try log.setValueSubject(valueSubject, of: name)
+            print(valueSubject.map { "topic \(name) now requires values of subject \($0)" } ?? "topic \(name) now accepts any value")
         }
     }
 }

@@ -11,6 +11,9 @@ import StreamCore
 /// | `dlq.source.topic`, `dlq.source.partition`, `dlq.source.offset`, `dlq.source.timestamp` | where it came from |
 /// | `dlq.attempts`, `dlq.first.failure.time`, `dlq.last.failure.time` | how often and when it failed (ms) |
 /// | `dlq.crash.signal` | for `dlq.error.type` `Crash`: the signal that ended the last process (when it recorded one) |
+/// | `dlq.schema.id` | for the Avro serde's `NotAvro`, `UnknownSchemaId` and `SchemaMismatch`: the record's schema id (`none` without a header) |
+///
+/// Headers a failure's error adds (``RecordFailure/deadLetterHeaders``) follow the `dlq.*` context.
 enum DeadLetters {
     /// The pipeline's default dead-letter topic (operators may choose others with
     /// `deadLetters(to:)`; the record goes to the failure's `deadLetterTopic` when set).
@@ -31,7 +34,7 @@ enum DeadLetters {
             ("dlq.attempts", String(attempts)),
             ("dlq.first.failure.time", String(firstFailure)),
             ("dlq.last.failure.time", String(lastFailure)),
-        ]
+        ] + failure.deadLetterHeaders.map { ($0.name, $0.value) }
         return RawRecord(topic: failure.deadLetterTopic ?? topic(for: pipeline), partition: source.partition, offset: 0, key: source.key, value: source.value,
                          timestamp: source.timestamp,
                          headers: source.headers + headers.map { RawRecord.Header(key: $0.0, value: Array($0.1.utf8)) })

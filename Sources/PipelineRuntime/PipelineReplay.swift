@@ -122,7 +122,7 @@ package enum PipelineReplay {
         for name in topology.sourceTopics {
             let topic = try log.topic(named: name)
             partitionCount = max(partitionCount, topic.partitionCount)
-            for partition in topic.partitions {
+            for partition in try topic.partitions {
                 let earliest = partition.logStartOffset
                 let latest = partition.logEndOffset
                 let committed = log.offsets.committed(group: group, partition.topicPartition)?.offset

@@ -63,8 +63,14 @@ package final class PipelineRunner {
     ///   them); called on the workers' threads.
     /// - Parameter quarantinesCrashes: whether workers quarantine records that kill the process
     ///   (what `pipeline run` does; off for in-process runs, whose deaths are not process deaths).
+    /// - Parameter schemas: where Avro serdes find schemas; nil: the data directory's schema
+    ///   registry (``RegistrySchemaSource``, opened at the first lookup). A process that serves
+    ///   the registry passes its own, so the pipeline sees its registrations at once.
+    /// - Parameter recordsMetrics: whether workers record the pipeline metric families
+    ///   (``PipelineMetricNames``) through swift-metrics; `MetricsSystem` must be bootstrapped first.
     package init(pipeline: any PipelineDefinition, log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int = 2000,
-                 commitObserver: CommitObserver? = nil, quarantinesCrashes: Bool = false) throws {
+                 commitObserver: CommitObserver? = nil, quarantinesCrashes: Bool = false, schemas: (any AvroSchemaSource)? = nil,
+                 recordsMetrics: Bool = false) throws {
         self.pipeline = pipeline
         self.log = log
         if let start = PipelineReplay.unfinishedReplay(log: log, pipeline: pipeline.name) {
@@ -91,12 +97,18 @@ package final class PipelineRunner {
                 try log.createTopic(topic, config: RuntimeTopics.output(partitionCount: first.partitionCount, settings: settings[name] ?? .standard))
             }
         }
+        if pipeline.configuration.audit && pipeline.configuration.guarantee == .exactlyOnce {
+            let topic = try TopicName(validating: PipelineInternalTopics.auditTopic(of: pipeline.name))
+            if !log.hasTopic(topic) { try log.createTopic(topic, config: RuntimeTopics.audit(partitionCount: first.partitionCount)) }
+        }
         try PipelineStateCheck.requireChangelogs(pipeline: pipeline, topology: topology, partitionCount: first.partitionCount, log: log)
         let lastCrashSignal = quarantinesCrashes ? Self.recordedSignal(log: log, pipeline: pipeline.name) : nil
+        let schemas = schemas ?? RegistrySchemaSource(log: log)
         workers = try (0..<first.partitionCount).map { partition in
             try PipelineWorker(pipeline: pipeline, topology: topology, partition: Int32(partition),
                                partitionCount: first.partitionCount, log: log, coordinator: coordinator, pollRecordsMax: pollRecordsMax,
-                               commitObserver: commitObserver, quarantinesCrashes: quarantinesCrashes, lastCrashSignal: lastCrashSignal)
+                               commitObserver: commitObserver, quarantinesCrashes: quarantinesCrashes, lastCrashSignal: lastCrashSignal,
+                               schemas: schemas, metrics: recordsMetrics ? WorkerMetrics(pipeline: pipeline.name) : nil)
         }
     }
 
@@ -113,6 +125,13 @@ package final class PipelineRunner {
     private var isolatedWorker: PipelineWorker? { workers.first(where: \.isIsolatingCrash) }
 
     package var progress: PipelineProgress { PipelineProgress(of: workers) }
+
+    /// Stops every worker's background work (an at-least-once worker's producer linger thread)
+    /// without writing anything, as a process death would; for in-process owners (the crash
+    /// simulations) that abandon a runner after a crash. The runner is not used afterwards.
+    package func abandon() {
+        for worker in workers { worker.abandon() }
+    }
 
     /// Steps every worker once.
     /// - Returns: how many records they processed.
@@ -156,6 +175,9 @@ package final class PipelineRunner {
         } catch {
             // An orderly stop: what was in flight did not kill the process.
             for worker in workers { worker.discardInFlightMarker() }
+            let fenced = (error as? TransactionError)?.code == .fenced
+            if fenced { workers.first?.metrics?.fenced() }
+            for worker in workers where worker.hasUncommittedWork { worker.metrics?.aborted(fenced ? .fenced : .failure) }
             throw error
         }
     }

@@ -43,6 +43,9 @@ import StateStores
 ///   changelog.
 /// - Invariant: at-least-once, every output and dead letter of a record is durable before the
 ///   state changes it made, and those before the offset past that record is committed.
+/// - Invariant: exactly-once with ``PipelineConfiguration/audit`` on, each transaction's last
+///   record is its audit record in `<pipeline>.audit` (``WorkerAudit``), naming the input
+///   positions it consumed and the offsets of everything else it wrote.
 /// - Invariant: the committed offset of a partition is the offset after the last record
 ///   processed from it (polled but buffered records are not committed).
 /// Thread-safety: one thread; workers share nothing mutable.
@@ -99,6 +102,16 @@ final class PipelineWorker: ProcessingContext {
     private var inFlightBytes = 0
     /// The signal that ended the previous process (`SIGILL`…), when it recorded one.
     private let lastCrashSignal: String?
+    /// Where the pipeline's Avro serdes find schemas.
+    let avroSchemas: (any AvroSchemaSource)?
+    /// The worker's metrics (committed counts only); nil when the process exports none.
+    let metrics: WorkerMetrics?
+    /// The worker's audit trail (``WorkerAudit``); nil when off or at-least-once.
+    private var audit: WorkerAudit?
+    /// ``PipelineConfiguration/lineageHeaders``: outputs get a `sluice.source` header naming
+    /// ``lineageSource``, the record being processed.
+    private let lineageHeaders: Bool
+    private var lineageSource: [UInt8] = []
 
     static let checkpointEveryCommits = 20
 
@@ -107,8 +120,11 @@ final class PipelineWorker: ProcessingContext {
     /// - Parameter lastCrashSignal: the signal the previous process recorded when it died.
     init(pipeline: any PipelineDefinition, topology: Topology, partition: Int32, partitionCount: Int,
          log: LogManager, coordinator: TransactionCoordinator, pollRecordsMax: Int, commitObserver: CommitObserver? = nil,
-         quarantinesCrashes: Bool = false, lastCrashSignal: String? = nil) throws {
+         quarantinesCrashes: Bool = false, lastCrashSignal: String? = nil, schemas: (any AvroSchemaSource)? = nil,
+         metrics: WorkerMetrics? = nil) throws {
         self.partition = partition
+        self.metrics = metrics
+        self.avroSchemas = schemas
         self.lastCrashSignal = lastCrashSignal
         inFlightPath = CrashQuarantine.markerPath(log: log, pipeline: pipeline.name, partition: partition)
         self.commitObserver = commitObserver
@@ -122,6 +138,7 @@ final class PipelineWorker: ProcessingContext {
         commitIntervalNanoseconds = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds)) / 1_000_000_000
         lastCommitNanoseconds = log.clock.monotonicNanoseconds()
         retries = RecordRetries(policy: configuration.retry, seed: UInt64(partition))
+        lineageHeaders = configuration.lineageHeaders
         let producer = TransactionalProducer(log: log, coordinator: coordinator, transactionalID: "\(pipeline.name)-\(partition)")
         try producer.initTransactions()
         switch configuration.guarantee {
@@ -157,6 +174,13 @@ final class PipelineWorker: ProcessingContext {
             }
             stores[name] = (store, changelog)
             storeList.append(store)
+        }
+        if configuration.audit && configuration.guarantee == .exactlyOnce {
+            audit = WorkerAudit(
+                pipeline: pipeline.name, partition: partition,
+                auditPartition: TopicPartition(try TopicName(validating: PipelineInternalTopics.auditTopic(of: pipeline.name)), PartitionID(partition)),
+                changelogTopics: Set(stores.values.map(\.changelog.topicPartition.topic.rawValue)),
+                deadLetterTopics: Set([DeadLetters.topic(for: pipeline.name)] + topology.deadLetterTopics))
         }
         var config = ConsumerConfig(groupID: group)
         config.isolation = .readCommitted
@@ -247,6 +271,12 @@ final class PipelineWorker: ProcessingContext {
     /// Holds `record` until the record being processed has gone through every operator.
     /// - Throws: an invalid topic name (a produce-stage failure of the emitting operator).
     func emit(_ record: RawRecord) throws {
+        if lineageHeaders {
+            var traced = record
+            traced.headers.append(RawRecord.Header(key: "sluice.source", value: lineageSource))
+            recordOutputs.append((try topicName(record.topic), traced))
+            return
+        }
         recordOutputs.append((try topicName(record.topic), record))
     }
 
@@ -289,11 +319,13 @@ final class PipelineWorker: ProcessingContext {
             transactionRecords += records.count
             try writeInFlightMarker()
         }
+        metrics?.polled(records)
         for record in records {
             let raw = RawRecord(
                 topic: record.topicPartition.topic.rawValue, partition: record.topicPartition.partition.rawValue,
                 offset: record.offset.rawValue, key: record.key, value: record.value, timestamp: record.timestamp.rawValue,
                 headers: record.headers.map { RawRecord.Header(key: $0.key, value: $0.value) })
+            if lineageHeaders { lineageSource = Array("\(raw.topic)/\(raw.partition)/\(raw.offset)".utf8) }
             do {
                 try handlers[raw.topic]?(raw)
             } catch let failure as RecordFailure {
@@ -303,9 +335,11 @@ final class PipelineWorker: ProcessingContext {
                     let letter = DeadLetters.record(for: failure, source: raw, pipeline: pipelineName, attempts: attempts, firstFailure: first, lastFailure: last)
                     try send(letter, to: topicName(letter.topic))
                     uncommittedCounts.deadLettered += 1
+                    metrics?.deadLettered(stage: failure.stage.rawValue, errorType: failure.errorType)
                 case .skip: uncommittedCounts.skipped += 1
                 case .fail: throw failure
                 case .retry:
+                    metrics?.retried(stage: failure.stage.rawValue)
                     try abortAndRewind()
                     return 0
                 }
@@ -358,6 +392,11 @@ final class PipelineWorker: ProcessingContext {
         return error
     }
 
+    /// See ``PipelineRunner/abandon()``.
+    func abandon() {
+        if case .plain(let producer) = output { producer.abandon() }
+    }
+
     private func beginTransaction() throws {
         if case .transactional(let producer) = output { try producer.beginTransaction() }
         inTransaction = true
@@ -373,6 +412,7 @@ final class PipelineWorker: ProcessingContext {
             return 0
         }
         try beginTransaction()
+        metrics?.polled([record])
         let source = RawRecord(
             topic: record.topicPartition.topic.rawValue, partition: record.topicPartition.partition.rawValue,
             offset: record.offset.rawValue, key: record.key, value: record.value, timestamp: record.timestamp.rawValue,
@@ -380,6 +420,7 @@ final class PipelineWorker: ProcessingContext {
         let letter = DeadLetters.crashRecord(source: source, pipeline: pipelineName, deaths: quarantine.deaths, signal: lastCrashSignal,
                                              firstFailure: quarantine.sinceMilliseconds, lastFailure: log.clock.now().rawValue)
         try send(letter, to: topicName(letter.topic))
+        metrics?.deadLettered(stage: RecordFailure.Stage.process.rawValue, errorType: "Crash")
         transactionRecords = 1
         uncommittedCounts.deadLettered += 1
         uncommittedCounts.records += 1
@@ -393,7 +434,10 @@ final class PipelineWorker: ProcessingContext {
     private func keepRecord() throws {
         for store in storeList { store.setSavepoint() }
         guard !recordOutputs.isEmpty else { return }
-        for output in recordOutputs { try send(output.record, to: output.topic) }
+        for output in recordOutputs {
+            try send(output.record, to: output.topic)
+            metrics?.produced(output.topic)
+        }
         recordOutputs.removeAll(keepingCapacity: true)
     }
 
@@ -419,6 +463,8 @@ final class PipelineWorker: ProcessingContext {
         case .transactional(let producer):
             for entry in stores.values where entry.store.hasStagedChanges { _ = try entry.changelog.send(through: producer) }
             try producer.sendOffsets(positions, group: group)
+            // The audit record last: it can name only what was appended before it.
+            try audit?.append(through: producer, inputsFrom: transactionStart, to: positions, nowMilliseconds: log.clock.now().rawValue)
             try producer.commitTransaction()
         case .plain(let producer):
             // Outputs first, then the state changes that follow from them, then the offsets:
@@ -429,6 +475,8 @@ final class PipelineWorker: ProcessingContext {
             try consumer.commit(positions)
         }
         inTransaction = false
+        metrics?.committed(skipped: uncommittedCounts.skipped, commitNanoseconds: log.clock.monotonicNanoseconds() &- started,
+                           nowMilliseconds: log.clock.now().rawValue)
         retries.committed(positions)
         transactionStart = positions
         quarantine?.committed(records: transactionRecords)
@@ -454,6 +502,7 @@ final class PipelineWorker: ProcessingContext {
         // At-least-once there is nothing to abort: what the failed pass already wrote stays
         // (the rerun may repeat it, as that guarantee allows); staged store writes are dropped.
         if inTransaction, case .transactional(let producer) = output { try producer.abortTransaction() }
+        if inTransaction { metrics?.aborted(.retry) }
         inTransaction = false
         uncommittedCounts = (0, 0, 0)
         transactionRecords = 0

@@ -10,6 +10,7 @@ import LogStorage
 /// | sinks, side outputs, dead-letter topics | delete  | topic defaults, or what the sink declares   |
 /// | `<pipeline>-<operator>-repartition`     | delete  | none: purged below the committed offsets    |
 /// | `<pipeline>-<store>-changelog`          | compact | none (``StateStores/StoreChangelog``)       |
+/// | `<pipeline>.audit`                      | delete  | 7 days (604800000 ms)                       |
 ///
 /// All get the sources' partition count. Topics that exist already keep their configuration.
 enum RuntimeTopics {
@@ -36,6 +37,15 @@ enum RuntimeTopics {
             config.cleanupPolicy = .compact
             config.retentionMilliseconds = -1
         }
+        return config
+    }
+
+    /// `<pipeline>.audit` (``WorkerAudit``): delete cleanup, 7 days' retention, whatever the
+    /// topic defaults say.
+    static func audit(partitionCount: Int) -> TopicConfig {
+        var config = TopicConfig(partitionCount: partitionCount)
+        config.cleanupPolicy = .delete
+        config.retentionMilliseconds = 604_800_000
         return config
     }
 }

@@ -78,6 +78,24 @@ package struct RecordBatch: Sendable {
         }
     }
 
+    /// Decompresses the records and checks them exactly as ``records(outputLimitBytes:)`` does
+    /// (the same errors), without building them: what a broker needs to accept a batch.
+    package func validateRecords(outputLimitBytes: Int = 64 << 20) throws(RecordFormatError) -> RecordBatchSummary {
+        guard let codec = header.codec else {
+            throw RecordFormatError(.unsupportedCodec, "batch codec \(header.attributes & RecordBatchHeader.codecMask) is unknown")
+        }
+        let payload = bytes[RecordBatchHeader.sizeBytes...]
+        if codec == .none {
+            return try payload.withBytes { buffer throws(RecordFormatError) in
+                try RecordDecoder.validate(buffer, header: header)
+            }
+        }
+        let decompressed = try Compression.decompress(payload, codec: codec, outputLimitBytes: outputLimitBytes)
+        return try decompressed.withBytes { buffer throws(RecordFormatError) in
+            try RecordDecoder.validate(buffer, header: header)
+        }
+    }
+
     /// Overwrites the baseOffset of the batch at `bytes[index]`. The field lies outside the
     /// CRC, so the checksum stays valid.
     /// - Precondition: the batch's first 8 bytes exist.
@@ -97,4 +115,29 @@ package struct RecordBatch: Sendable {
 func hex(_ value: UInt32) -> String {
     let digits = String(value, radix: 16)
     return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
+}
+
+/// A record batch whose CRC-32C matched when it was built, so whoever holds one need not
+/// checksum it again (a broker checks a produced batch once, and the log appends it as is).
+///
+/// - Invariant: the CRC-32C of `bytes` from the attributes field on equals `header.crc`; only
+///   fields outside the CRC (base offset, partition leader epoch) can change afterwards.
+/// - Thread-safety: a value.
+package struct ChecksummedRecordBatch: Sendable {
+    /// The parsed fixed header (its base offset as it was checked).
+    package let header: RecordBatchHeader
+    /// The whole batch, header included.
+    package private(set) var bytes: [UInt8]
+
+    /// Checks `batch`'s CRC. - Throws: `checksumMismatch`.
+    package init(verifying batch: RecordBatch) throws(RecordFormatError) {
+        try batch.verifyChecksum()
+        header = batch.header
+        bytes = batch.bytes
+    }
+
+    /// Overwrites the partition leader epoch (outside the CRC).
+    package mutating func setPartitionLeaderEpoch(_ epoch: Int32) {
+        RecordBatch.setPartitionLeaderEpoch(epoch, in: &bytes)
+    }
 }

@@ -81,7 +81,7 @@ enum RecordDecoder {
 
     /// Reads a varint that must fit 32 bits. `field` names it in errors; an autoclosure so
     /// that the hot path builds no strings.
-    private static func readInt32(
+    static func readInt32(
         _ bytes: UnsafeRawBufferPointer, _ position: inout Int, _ field: @autoclosure () -> String
     ) throws(RecordFormatError) -> Int32 {
         let value = try Varint.decode(bytes, at: &position)
@@ -103,7 +103,7 @@ enum RecordDecoder {
         return contents
     }
 
-    private static func corrupt(_ detail: String) -> RecordFormatError {
+    static func corrupt(_ detail: String) -> RecordFormatError {
         RecordFormatError(.corruptRecords, detail)
     }
 }

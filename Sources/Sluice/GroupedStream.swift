@@ -40,6 +40,7 @@ public struct GroupedStream<Key, Value> {
         stream.node.attach { context in
             let state = context.keyValueStore(storeName)
             let downstream = next.compile(context)
+            let serde = serde.bound(for: context)
             return { record in
                 let updated: Aggregate
                 do {

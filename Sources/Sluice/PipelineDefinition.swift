@@ -58,11 +58,20 @@ public struct PipelineConfiguration: Sendable, Equatable {
     /// records whose effects are already committed (past the end), which breaks exactly-once and
     /// is only sometimes what an at-least-once pipeline wants; so going on must be chosen.
     public var offsetOutOfRange: OffsetOutOfRangePolicy
+    /// Whether every committed transaction appends its audit record to `<pipeline>.audit`, in
+    /// the same transaction (on by default: one small record per commit). At-least-once
+    /// pipelines keep no audit trail whatever this says: their writes and offsets do not commit
+    /// together, so no record could vouch for them.
+    public var audit: Bool
+    /// Whether each output record carries a `sluice.source` header naming the input record that
+    /// caused it (`topic/partition/offset`), so `pipeline audit trace` names the exact output
+    /// records; off by default (it costs bytes per output record).
+    public var lineageHeaders: Bool
 
     public init(
         guarantee: Guarantee = .exactlyOnce, commitInterval: Duration = .milliseconds(100), consumerGroup: String? = nil,
         retry: RetryPolicy = RetryPolicy(), threads: Int? = nil, storeBackends: [String: StoreBackend] = [:],
-        offsetOutOfRange: OffsetOutOfRangePolicy = .fail
+        offsetOutOfRange: OffsetOutOfRangePolicy = .fail, audit: Bool = true, lineageHeaders: Bool = false
     ) {
         precondition(threads.map { $0 >= 1 } ?? true, "a pipeline needs at least one thread")
         self.guarantee = guarantee
@@ -72,6 +81,8 @@ public struct PipelineConfiguration: Sendable, Equatable {
         self.threads = threads
         self.storeBackends = storeBackends
         self.offsetOutOfRange = offsetOutOfRange
+        self.audit = audit
+        self.lineageHeaders = lineageHeaders
     }
 }
 

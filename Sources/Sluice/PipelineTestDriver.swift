@@ -29,8 +29,15 @@ public final class PipelineTestDriver {
     /// The records that failed, with the stage and operator that refused them.
     public private(set) var failures: [RecordFailure] = []
 
-    public init(_ pipeline: some PipelineDefinition, partitions: Int = 1, startTime: Int64 = 1_750_000_000_000) {
+    /// Where the pipeline's Avro serdes find schemas (an ``AvroSchemaCatalog``, say); nil when
+    /// it has none.
+    public let schemas: (any AvroSchemaSource)?
+
+    /// - Parameter schemas: where Avro serdes (``Serde/avro(_:subject:)``) find schemas.
+    public init(_ pipeline: some PipelineDefinition, partitions: Int = 1, startTime: Int64 = 1_750_000_000_000,
+                schemas: (any AvroSchemaSource)? = nil) {
         precondition(partitions >= 1, "a pipeline needs at least one partition")
+        self.schemas = schemas
         topology = pipeline.topology
         sourceTopics = Set(topology.sourceTopics)
         partitionCount = partitions
@@ -151,5 +158,7 @@ public final class PipelineTestDriver {
         }
 
         func emit(_ record: RawRecord) throws { recordOutputs.append(record) }
+
+        var avroSchemas: (any AvroSchemaSource)? { driver.schemas }
     }
 }

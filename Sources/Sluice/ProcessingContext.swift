@@ -12,6 +12,13 @@ public protocol ProcessingContext: AnyObject {
     func emit(_ record: RawRecord) throws
     /// The worker's input partition.
     var partition: Int32 { get }
+    /// Where Avro serdes find schemas (the data directory's schema registry in the runtime);
+    /// nil when there is none (the default).
+    var avroSchemas: (any AvroSchemaSource)? { get }
+}
+
+extension ProcessingContext {
+    public var avroSchemas: (any AvroSchemaSource)? { nil }
 }
 
 /// A key-value store as operators see it: bytes in, bytes out; reads see this transaction's

@@ -17,6 +17,8 @@ public struct RecordFailure: Error, CustomStringConvertible, Sendable {
     /// The dead-letter topic chosen for the failing operator (``RecordStream/deadLetters(to:)``);
     /// nil for the pipeline's default, `<pipeline>.dlq`.
     public var deadLetterTopic: String?
+    /// Headers the error adds to the dead letter (``DeadLetterContext``), after the `dlq.*` context.
+    public var deadLetterHeaders: [(name: String, value: String)]
 
     public var description: String { "\(stage) failed in \(operatorName): \(errorType): \(message)" }
 
@@ -27,6 +29,7 @@ public struct RecordFailure: Error, CustomStringConvertible, Sendable {
         self.message = String(describing: error)
         self.source = source
         self.isRetryable = (error as? any ClassifiedError)?.isRetryable
+        self.deadLetterHeaders = (error as? any DeadLetterContext)?.deadLetterHeaders ?? []
     }
 }
 
@@ -41,6 +44,8 @@ public func Source<Key, Value>(_ topic: String, key: Serde<Key>, value: Serde<Va
     graph.addSource(.init(topic: .external(topic)) { context in
         let downstream = node.compile(context)
         let deadLetterTopic = decodeDeadLetters.topic
+        let key = key.bound(for: context)
+        let value = value.bound(for: context)
         return { raw in
             let record: StreamRecord<Key, Value>
             do {
@@ -48,6 +53,9 @@ public func Source<Key, Value>(_ topic: String, key: Serde<Key>, value: Serde<Va
                 guard let bytes = raw.value else { throw SerdeError.missingValue }
                 record = StreamRecord(key: decodedKey, value: try value.decode(bytes), timestamp: raw.timestamp,
                                       headers: raw.headers.map { ($0.key, $0.value) })
+            } catch let failure as SchemaSourceFailure {
+                // The registry's fault, not the record's: the pipeline stops rather than dead-letter it.
+                throw failure
             } catch {
                 var failure = RecordFailure(stage: .decode, operatorName: operatorName, error: error, source: raw)
                 failure.deadLetterTopic = deadLetterTopic
@@ -56,7 +64,10 @@ public func Source<Key, Value>(_ topic: String, key: Serde<Key>, value: Serde<Va
             try downstream(record)
         }
     })
-    return RecordStream(node: node, graph: graph, valueSerde: value, sourceDeadLetters: decodeDeadLetters)
+    // A serde that needs schemas (Avro) is not carried to internal topics and stores: written
+    // there it would register the reader's schema under the source's subject. They take JSON
+    // (the value is Codable) instead.
+    return RecordStream(node: node, graph: graph, valueSerde: value.needsSchemas ? nil : value, sourceDeadLetters: decodeDeadLetters)
 }
 
 /// Reads a topic of string keys.
@@ -222,21 +233,26 @@ public struct RecordStream<Key, Value> {
     /// records go to the partition Kafka's default partitioner picks. `settings` configure the
     /// topic when the runtime creates it (see ``SinkTopic``).
     public func sink(_ topic: String, key: Serde<Key>, value: Serde<Value>, topic settings: SinkTopic = .standard) -> Topology {
-        attachSink(to: node, graph: graph, topic: topic, settings: settings) { record in (try key.encode(record.key), try value.encode(record.value)) }
+        attachSink(to: node, graph: graph, topic: topic, settings: settings) { context in
+            let key = key.bound(for: context)
+            let value = value.bound(for: context)
+            return { record in (try key.encode(record.key), try value.encode(record.value)) }
+        }
     }
 }
 
 /// Attaches to `node` a sink writing each record to `topic` with the key and value bytes
-/// `encode` gives (a nil value is a tombstone), its timestamp and headers; any failure is a
-/// produce-stage failure of operator `sink-<topic>`.
+/// the encoder made for the worker gives (a nil value is a tombstone), its timestamp and headers;
+/// any failure is a produce-stage failure of operator `sink-<topic>`.
 func attachSink<Key, Value>(
     to node: StreamNode<Key, Value>, graph: TopologyGraph, topic: String, settings: SinkTopic,
-    encode: @escaping (StreamRecord<Key, Value>) throws -> (key: [UInt8]?, value: [UInt8]?)
+    encoder: @escaping (any ProcessingContext) -> (StreamRecord<Key, Value>) throws -> (key: [UInt8]?, value: [UInt8]?)
 ) -> Topology {
     graph.addSink(topic, settings: settings)
     let operatorName = "sink-\(topic)"
     node.attach { context in
-        { record in
+        let encode = encoder(context)
+        return { record in
             do {
                 let (key, value) = try encode(record)
                 try context.emit(RawRecord(topic: topic, key: key, value: value, timestamp: record.timestamp,

@@ -19,6 +19,8 @@ extension RecordStream {
         graph.addSink(topic)
         node.attach { context in
             let resolved = graph.resolve(topic)
+            let keySerde = keySerde.bound(for: context)
+            let valueSerde = valueSerde.bound(for: context)
             return { record in
                 let raw: RawRecord
                 do {
@@ -38,12 +40,16 @@ extension RecordStream {
         let next = StreamNode<Key, Value>()
         graph.addSource(.init(topic: topic) { context in
             let downstream = next.compile(context)
+            let keySerde = keySerde.bound(for: context)
+            let valueSerde = valueSerde.bound(for: context)
             return { raw in
                 let record: StreamRecord<Key, Value>
                 do {
                     guard let bytes = raw.value else { throw SerdeError.missingValue }
                     record = StreamRecord(key: try keySerde.decode(raw.key ?? []), value: try valueSerde.decode(bytes),
                                           timestamp: raw.timestamp, headers: raw.headers.map { ($0.key, $0.value) })
+                } catch let failure as SchemaSourceFailure {
+                    throw failure
                 } catch {
                     throw RecordFailure(stage: .decode, operatorName: operatorName, error: error, source: raw)
                 }

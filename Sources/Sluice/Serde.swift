@@ -6,19 +6,50 @@ import Foundation
 /// A decode failure is a bad record, never a crash: the runtime routes it by its failure policy.
 ///
 /// Thread-safety: the closures must be pure (they run on every worker's thread); that is what
-/// makes a serde shareable.
+/// makes a serde shareable. The exception is a bound serde (``bound(to:)``, or bound per worker
+/// by the runtime): it keeps one worker's caches, encoder and decoder, and stays on that thread.
 public struct Serde<Value>: @unchecked Sendable {
     private let encoder: (Value) throws -> [UInt8]
     private let decoder: ([UInt8]) throws -> Value
+    /// For a serde with per-worker state (``avro(_:subject:)``, ``avroBinary(_:)``): the serde
+    /// bound to a worker (and its schemas, when it has them), made once per worker; nil for
+    /// serdes without such state.
+    private let binder: (((any AvroSchemaSource)?) -> Serde<Value>)?
+    /// Whether the serde cannot work without an ``AvroSchemaSource``.
+    public let needsSchemas: Bool
 
     /// A custom serde.
     public init(encode: @escaping (Value) throws -> [UInt8], decode: @escaping ([UInt8]) throws -> Value) {
         self.encoder = encode
         self.decoder = decode
+        self.binder = nil
+        self.needsSchemas = false
+    }
+
+    /// A serde whose closures apply until it is bound, and `bind` to bind it to one worker (and
+    /// its schemas, nil when it has none). `needsSchemas`: without schemas it cannot work.
+    init(encode: @escaping (Value) throws -> [UInt8], decode: @escaping ([UInt8]) throws -> Value,
+         needsSchemas: Bool, bind: @escaping ((any AvroSchemaSource)?) -> Serde<Value>) {
+        self.encoder = encode
+        self.decoder = decode
+        self.binder = bind
+        self.needsSchemas = needsSchemas
     }
 
     public func encode(_ value: Value) throws -> [UInt8] { try encoder(value) }
     public func decode(_ bytes: [UInt8]) throws -> Value { try decoder(bytes) }
+
+    /// This serde reading and writing schemas through `schemas`, with caches of its own: use the
+    /// result on one thread (the runtime binds one per worker). A serde without per-worker state
+    /// is returned as it is.
+    public func bound(to schemas: any AvroSchemaSource) -> Serde<Value> { binder?(schemas) ?? self }
+
+    /// This serde bound to `context`'s worker and its schemas (the serde itself when it keeps no
+    /// per-worker state): the result is used on the worker's thread only.
+    func bound(for context: any ProcessingContext) -> Serde<Value> {
+        guard let binder else { return self }
+        return binder(context.avroSchemas)
+    }
 }
 
 extension Serde where Value: Codable {

@@ -17,6 +17,8 @@ extension RecordStream {
         let next = StreamNode<Key, Value>()
         node.attach { context in
             let downstream = next.compile(context)
+            let keySerde = keySerde.bound(for: context)
+            let valueSerde = valueSerde.bound(for: context)
             return { record in
                 let diverted: Bool
                 do {

@@ -52,6 +52,8 @@ public struct Table<Key, Value> {
         let operatorName = "table-\(topic)"
         graph.addSource(.init(topic: .external(topic), isTable: true) { context in
             let state = context.keyValueStore(storeName)
+            let key = key.bound(for: context)
+            let value = value.bound(for: context)
             let downstream = node.compile(context)
             // A table only looked up (by a stream join) has no change readers: it then skips
             // decoding the old value and building the change.
@@ -73,6 +75,8 @@ public struct Table<Key, Value> {
                         state.delete(keyBytes)
                     }
                     guard forwardsChanges else { return }
+                } catch let failure as SchemaSourceFailure {
+                    throw failure
                 } catch {
                     throw RecordFailure(stage: .decode, operatorName: operatorName, error: error, source: raw)
                 }
@@ -82,6 +86,8 @@ public struct Table<Key, Value> {
         })
         self.init(graph: graph, changes: node, keySerde: key) { context in
             let state = context.keyValueStore(storeName)
+            let key = key.bound(for: context)
+            let value = value.bound(for: context)
             return { wanted in try state.get(try key.encode(wanted)).map { try value.decode($0) } }
         }
     }
@@ -100,8 +106,10 @@ public struct Table<Key, Value> {
     /// each deleted key, so the topic read as a table equals this one. `settings` configure the
     /// topic when the runtime creates it (``SinkTopic/compacted`` keeps it a table forever).
     public func sink(_ topic: String, key: Serde<Key>, value: Serde<Value>, topic settings: SinkTopic = .standard) -> Topology {
-        attachSink(to: changes, graph: graph, topic: topic, settings: settings) { record in
-            (try key.encode(record.key), try record.value.newValue.map(value.encode))
+        attachSink(to: changes, graph: graph, topic: topic, settings: settings) { context in
+            let key = key.bound(for: context)
+            let value = value.bound(for: context)
+            return { record in (try key.encode(record.key), try record.value.newValue.map(value.encode)) }
         }
     }
 }

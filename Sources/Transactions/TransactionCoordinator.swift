@@ -47,6 +47,8 @@ package final class TransactionCoordinator: @unchecked Sendable {
     private let log: LogManager
     private let config: TransactionCoordinatorConfig
     private let topic: Topic
+    /// The transaction log's partitions, all opened at init (the coordinator loads every one).
+    private let partitions: [PartitionLog]
     private let lock = Lock()
     private var transactions: [String: TransactionMetadata] = [:]
     private var deadlines = TransactionDeadlines()
@@ -68,6 +70,8 @@ package final class TransactionCoordinator: @unchecked Sendable {
             topicConfig.batchBytesMax = min(topicConfig.batchBytesMax, log.options.internalSegmentBytesMax)
             topic = try logCall { () throws(LogError) in try log.createTopic(TransactionCoordinator.topicName, config: topicConfig) }
         }
+        let topic = self.topic
+        partitions = try logCall { () throws(LogError) in try topic.partitions }
         try loadUntilStable()
         try recover()
         try expireTransactionalIDs()
@@ -97,7 +101,7 @@ package final class TransactionCoordinator: @unchecked Sendable {
     }
 
     private func load() throws(TransactionError) {
-        for partition in topic.partitions {
+        for partition in partitions {
             var offset = partition.logStartOffset
             while offset < partition.logEndOffset {
                 let fetched = try logCall { () throws(LogError) in try partition.read(from: offset, maxBytes: 4 << 20) }
@@ -190,7 +194,7 @@ package final class TransactionCoordinator: @unchecked Sendable {
         if nextProducerID >= producerIDBlockEnd {
             let end = nextProducerID + config.producerIDBlockSize
             try append(key: .producerIDBlock, value: TransactionLogFormat.encodeProducerIDBlock(end: end),
-                       partition: topic.partitions[0], sync: true)
+                       partition: partitions[0], sync: true)
             producerIDBlockEnd = end
         }
         defer { nextProducerID += 1 }
@@ -380,7 +384,7 @@ package final class TransactionCoordinator: @unchecked Sendable {
     }
 
     private func transactionLogPartition(for transactionalID: String) -> PartitionLog {
-        topic.partitions[Int(ConsumerOffsets.partitionIndex(forGroup: transactionalID, partitionCount: topic.partitionCount))]
+        partitions[Int(ConsumerOffsets.partitionIndex(forGroup: transactionalID, partitionCount: topic.partitionCount))]
     }
 
     /// Appends one record (a nil value: a tombstone) to the transaction log.

@@ -95,7 +95,7 @@ package final class TransactionalCopier {
         config.isolation = .readCommitted
         config.maxPollRecords = 5000
         let consumer = LogConsumer(log: log, config: config)
-        try logCall { () throws(LogError) in try consumer.assign(source.partitions.map(\.topicPartition)) }
+        try logCall { () throws(LogError) in try consumer.assign(source.topicPartitions) }
         self.consumer = consumer
         switch options.guarantee {
         case .exactlyOnce:

@@ -26,6 +26,9 @@ package final class TransactionalProducer {
     private var participants: Set<TopicPartition> = []
     private var pendingOffsets: [(group: String, offsets: [TopicPartition: CommittedOffset])] = []
     private var inTransaction = false
+    /// The data batches the open transaction appended, as offset ranges per partition in append
+    /// order (the consumed-offsets batches not included); see ``appendedRanges``.
+    private var appended: [AppendedRange] = []
     /// Topics looked up once (a deleted topic fails at append time instead).
     private var topics: [TopicName: Topic] = [:]
     /// Spreads keyless records round-robin (deterministically, for replayable simulations).
@@ -46,6 +49,7 @@ package final class TransactionalProducer {
         sequences = [:]
         open = [:]
         participants = []
+        appended = []
         inTransaction = false
     }
 
@@ -55,6 +59,7 @@ package final class TransactionalProducer {
         inTransaction = true
         participants = []
         pendingOffsets = []
+        appended = []
     }
 
     /// Adds a record to the transaction. Keyed records go where Kafka's partitioner puts them.
@@ -129,6 +134,23 @@ package final class TransactionalProducer {
         inTransaction = false
     }
 
+    /// Appends every record buffered so far, making `also` participants in the same
+    /// registration (one coordinator write for both), so that ``appendedRanges`` covers every
+    /// record the transaction sent. The audit trail calls it before it sends the transaction's
+    /// last record to an `also` partition.
+    package func flushBuffered(registeringAlso also: [TopicPartition] = []) throws(TransactionError) {
+        guard inTransaction else { throw TransactionError(.invalidState, "flush outside a transaction") }
+        let pending = open.keys.filter { open[$0]?.isEmpty == false }
+        let partitions = Set(pending).union(also)
+        if !partitions.isEmpty { try register(partitions) }
+        try flush(pending)
+    }
+
+    /// The data records the open transaction appended so far (buffered ones not included), as
+    /// half-open offset ranges: per partition in append order, adjacent batches merged into one
+    /// range. Batches of other producers between two of its batches split the ranges.
+    package var appendedRanges: [AppendedRange] { appended }
+
     /// Drops what is buffered and aborts what was written.
     package func abortTransaction() throws(TransactionError) {
         guard inTransaction else { return }
@@ -149,7 +171,8 @@ package final class TransactionalProducer {
         for topicPartition in pending {
             guard let builder = open.removeValue(forKey: topicPartition) else { continue }
             let partition = try logCall { () throws(LogError) in try log.partition(topicPartition) }
-            try append(builder, to: partition)
+            let result = try append(builder, to: partition)
+            noteAppended(topicPartition, from: result.baseOffset, to: result.lastOffset + 1)
             crashPoints.reached(.afterDataAppend)
         }
     }
@@ -165,11 +188,32 @@ package final class TransactionalProducer {
         participants.formUnion(new)
     }
 
-    private func append(_ builder: RecordBatchBuilder, to partition: PartitionLog) throws(TransactionError) {
+    /// Records that the transaction's batch took offsets `from..<to` of `topicPartition`, merged
+    /// into the partition's last range when it ends where this one starts.
+    private func noteAppended(_ topicPartition: TopicPartition, from: Offset, to: Offset) {
+        if let last = appended.lastIndex(where: { $0.topicPartition == topicPartition }), appended[last].to == from {
+            appended[last].to = to
+        } else {
+            appended.append(AppendedRange(topicPartition: topicPartition, from: from, to: to))
+        }
+    }
+
+    @discardableResult
+    private func append(_ builder: RecordBatchBuilder, to partition: PartitionLog) throws(TransactionError) -> AppendResult {
         let batch: [UInt8]
         do { batch = try builder.build() } catch { throw TransactionError(.log, "encoding a batch for \(partition.topicPartition): \(error)") }
-        try logCall { () throws(LogError) in _ = try partition.append(batch) }
+        let result = try logCall { () throws(LogError) in try partition.append(batch) }
         let next = (sequences[partition.topicPartition] ?? 0) &+ Int32(builder.recordCount)
         sequences[partition.topicPartition] = next < 0 ? next & Int32.max : next
+        return result
     }
+}
+
+/// Offsets `from..<to` of one partition that a transaction's data batches took.
+package struct AppendedRange: Sendable, Equatable {
+    package var topicPartition: TopicPartition
+    /// The first offset of the first batch.
+    package var from: Offset
+    /// One past the last offset of the last batch.
+    package var to: Offset
 }

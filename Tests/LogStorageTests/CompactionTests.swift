@@ -26,7 +26,7 @@ func latestValues(_ records: [PlacedRecord]) -> [[UInt8]: [UInt8]] {
     /// Twenty batches of three keyed records over keys k0...k6 in four sealed segments, with
     /// tombstones (the latest k0, old; the latest k6, recent; an earlier k0), then two batches in
     /// the active segment; all synced.
-    /// (The log stays open: opening a data directory runs `maintain()`, which would compact it.)
+    /// (The log stays open: a partition's first use after an open runs a maintenance pass, which would compact it.)
     /// - Returns: the open log, the batches, and the active segment's base offset.
     static func buildLog(_ disk: SimulatedDisk, clock: SimulatedClock, codec: CompressionCodec = .none) throws
         -> (LogManager, [[TestRecord]], Int64)
@@ -193,13 +193,16 @@ func latestValues(_ records: [PlacedRecord]) -> [[UInt8]: [UInt8]] {
         file.close()
         let log = try openLog(disk, clock: clock)
         defer { log.close() }
+        #expect(disk.exists(leftover), "opening the directory opened the partition")
+        // The partition's first use removes the leftover, and its first maintenance pass compacts
+        // the (dirty) log.
+        let records = try readAll(log.partition(Self.compacted))
         #expect(!disk.exists(leftover))
-        // The open's maintenance pass compacted the (dirty) log.
-        #expect(try readAll(log.partition(Self.compacted)) == Self.expectedAfterCompaction(batches, activeBase: activeBase, now: clock.now().rawValue))
+        #expect(records == Self.expectedAfterCompaction(batches, activeBase: activeBase, now: clock.now().rawValue))
     }
 
-    /// A crash after the swap point, before the originals are all gone: the open completes the
-    /// swap.
+    /// A crash after the swap point, before the originals are all gone: the partition's first
+    /// open completes the swap.
     @Test func anInterruptedSwapIsCompletedOnOpen() throws {
         let disk = SimulatedDisk(seed: 46)
         let clock = makeClock()
@@ -213,10 +216,10 @@ func latestValues(_ records: [PlacedRecord]) -> [[UInt8]: [UInt8]] {
         let capture = LogCapture()
         let reopened = try openLog(disk, clock: clock, capture: capture)
         defer { reopened.close() }
+        let partition = try reopened.partition(Self.compacted)
         #expect(capture.contains("completed an interrupted compaction swap"))
         let names = try disk.listDirectory(directory)
         #expect(!names.contains { $0.hasSuffix(".swap") || $0.hasSuffix(".cleaned") }, "\(names)")
-        let partition = try reopened.partition(Self.compacted)
         #expect(partition.segmentBaseOffsets == [0, 60])
         #expect(try readAll(partition) == Self.expectedAfterCompaction(batches, activeBase: activeBase, now: clock.now().rawValue))
     }

@@ -19,7 +19,7 @@ func consumerConfig(group: String? = nil, member: String? = nil, reset: OffsetRe
     /// clockStart + 10·i.
     static func fill(_ log: LogManager, partitions: Int = 4, count: Int = 10) throws {
         let created = try log.createTopic(topic, config: TopicConfig(partitionCount: partitions))
-        for partition in created.partitions {
+        for partition in try created.partitions {
             let p = partition.topicPartition.partition.rawValue
             for index in 0..<count {
                 try partition.append(makeBatch([TestRecord(key: "k\(index)", value: "p\(p)-\(index)", timestamp: clockStart + Int64(10 * index))]))

@@ -5,22 +5,31 @@ import Synchronization
 /// A ``Storage`` over a ``SimulatedDisk`` that counts every call that changes the disk, by kind
 /// and path, so a test can assert that an open wrote nothing, or how many syncs a step costs.
 /// The directory lock (`lockDirectory`) is not counted: taking it records its owner, by design.
+/// Every file opened, in any mode, is listed apart (``openedPaths``), so a test can also assert
+/// what an open reads.
 final class CountingStorage: Storage {
     enum Kind: String, Sendable { case write, sync, truncate, createFile, createDirectory, rename, remove }
 
     let disk: SimulatedDisk
     private let counted = Mutex<[(kind: Kind, path: String)]>([])
+    private let opened = Mutex<[String]>([])
 
     init(disk: SimulatedDisk) { self.disk = disk }
 
     /// Every counted call so far, oldest first.
     var calls: [(kind: Kind, path: String)] { counted.withLock { $0 } }
     func count(_ kind: Kind) -> Int { calls.filter { $0.kind == kind }.count }
-    func reset() { counted.withLock { $0.removeAll() } }
+    /// Every path opened so far, oldest first, in any mode (reads included).
+    var openedPaths: [String] { opened.withLock { $0 } }
+    func reset() {
+        counted.withLock { $0.removeAll() }
+        opened.withLock { $0.removeAll() }
+    }
     func note(_ kind: Kind, _ path: String) { counted.withLock { $0.append((kind, path)) } }
 
     func openFile(_ path: String, mode: FileOpenMode) throws(StorageError) -> any StorageFile {
         if mode == .createNew || (mode == .create && !disk.exists(path)) { note(.createFile, path) }
+        opened.withLock { $0.append(path) }
         return CountingFile(base: try disk.openFile(path, mode: mode), owner: self)
     }
     func exists(_ path: String) -> Bool { disk.exists(path) }

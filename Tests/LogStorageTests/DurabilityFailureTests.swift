@@ -17,15 +17,15 @@ import Testing
         let log = try openLog(storage, clock: clock)
         let topic = try log.createTopic(topicName("t"), config: TopicConfig(partitionCount: 2))
         let first = makeRecords("synced", count: 2, timestamp: clockStart)
-        try topic.partitions[0].append(makeBatch(first))
-        try topic.partitions[0].sync()
-        try topic.partitions[0].append(makeBatch(makeRecords("unsynced", count: 2, timestamp: clockStart)))
+        try topic.partition(0).append(makeBatch(first))
+        try topic.partition(0).sync()
+        try topic.partition(0).append(makeBatch(makeRecords("unsynced", count: 2, timestamp: clockStart)))
         storage.failSyncs(ofPathsEndingWith: "t/0/00000000000000000000.log")
-        let failed = logError { try topic.partitions[0].sync() }
+        let failed = logError { try topic.partition(0).sync() }
         #expect(failed != nil && storage.failureCount == 1)
         storage.failSyncs(ofPathsEndingWith: nil)
         // The sync is not retried and trusted, and no other partition of the directory takes writes.
-        for (index, partition) in topic.partitions.enumerated() {
+        for (index, partition) in try topic.partitions.enumerated() {
             let append = logError { try partition.append(makeBatch(makeRecords("later", count: 1, timestamp: clockStart))) }
             #expect(append?.code == .syncFailed, "partition \(index): \(String(describing: append))")
             #expect(append?.message.contains("t/0/00000000000000000000.log") == true, "\(String(describing: append))")

@@ -29,7 +29,7 @@ func producerConfig(lingerMilliseconds: Int = 0, batchBytesMax: Int = 256 << 10,
             #expect(metadata.offset == Offset(Int64(expected[partition, default: []].count)))
             expected[partition, default: []].append(key)
         }
-        for partition in topic.partitions {
+        for partition in try topic.partitions {
             let keys = try readAll(partition).map { String(decoding: $0.record.key!, as: UTF8.self) }
             #expect(keys == expected[partition.topicPartition.partition, default: []])
         }

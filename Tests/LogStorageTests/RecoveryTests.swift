@@ -219,14 +219,26 @@ func wholeBatchPrefix(_ records: [PlacedRecord], of batches: [[TestRecord]]) -> 
         for closedCleanly in [false, true] { try checkDamagedLengthField(byte: byte, xor: xor, closedCleanly: closedCleanly) }
     }
 
-    func checkDamagedLengthField(byte: Int64, xor: UInt8, closedCleanly: Bool) throws {
+    /// Issue 18.1, the read after the damage: with a sparse offset index (entries at batches 0
+    /// and 7, none between the damaged batch 4 and the offsets asked for; the entry after the
+    /// damage keeps a clean open from rebuilding the index) a read past the damaged batch scans
+    /// from the entry before it, meets the damage, and must resume at the next valid batch.
+    @Test(arguments: lengthFieldFlips)
+    func readPastDamageWithNoIndexEntryBetween(byte: Int64, xor: UInt8) throws {
+        for closedCleanly in [false, true] {
+            try checkDamagedLengthField(byte: byte, xor: xor, closedCleanly: closedCleanly, indexIntervalBytes: 850)
+        }
+    }
+
+    func checkDamagedLengthField(byte: Int64, xor: UInt8, closedCleanly: Bool, indexIntervalBytes: Int = 1) throws {
         let disk = SimulatedDisk(seed: 37)
         let clock = makeClock()
         let batches = (0..<10).map { makeRecords("b\($0)", count: 2, timestamp: clockStart + Int64($0), valueBytes: 60) }
         var positions: [Int64] = []
         do {
             let log = try openLog(disk, clock: clock)
-            let partition = try log.createTopic(topicName("t"), config: TopicConfig(compression: .lz4, indexIntervalBytes: 1)).partition(0)
+            let config = TopicConfig(compression: .lz4, indexIntervalBytes: indexIntervalBytes)
+            let partition = try log.createTopic(topicName("t"), config: config).partition(0)
             for batch in batches {
                 positions.append(Int64(disk.currentContents(path: segmentPath("t", base: 0, ".log"))!.count))
                 try partition.append(makeBatch(batch, codec: .lz4))
@@ -260,6 +272,8 @@ func wholeBatchPrefix(_ records: [PlacedRecord], of batches: [[TestRecord]]) -> 
         #expect(message.contains("t/0") && message.contains("offset 8") && message.contains("position \(positions[4])"), "\(message)")
         #expect(try partition.read(from: 0, maxBytes: 1 << 20).batches.map(\.header.baseOffset) == [0, 2, 4, 6])
         #expect(try readAll(partition, from: 10) == placed(Array(batches[5...]), from: 10))
+        #expect(try readAll(partition, from: 13) == placed(Array(batches[6...]), from: 12).filter { $0.offset >= 13 })
+        #expect(logError { try partition.read(from: 9, maxBytes: 1 << 20) }?.code == .corruptBatch, "offset 9 is in the damaged batch")
         #expect(try partition.append(makeBatch(makeRecords("next", count: 1, timestamp: clockStart))).baseOffset == 20)
     }
 

@@ -143,7 +143,7 @@ import Testing
         defer { log.close() }
         let topic = try log.topic(topicName("t"))
         #expect(topic.config == config)
-        #expect(topic.partitions.allSatisfy { $0.config == config })
+        #expect(try topic.partitions.allSatisfy { $0.config == config })
     }
 
     @Test func unreadableConfigFailsTheOpenWithItsPath() throws {
@@ -214,7 +214,7 @@ import Testing
             sawPresent = true
             let topic = try reopened.topic(topicName("t"))
             if topic.config != config || topic.partitionCount != 3 { failures.append("\(context): config \(topic.config)") }
-            for partition in topic.partitions {
+            for partition in try topic.partitions {
                 if partition.logEndOffset != 0 { failures.append("\(context): \(partition.topicPartition) not empty") }
                 _ = try partition.append(makeBatch(makeRecords("x", count: 1, timestamp: clockStart)))
             }

@@ -96,4 +96,30 @@ struct AtLeastOnceRunTests {
         expectOneLineError(try scratch.run(["run", "order-totals", "--guarantee", "twice"]), containing: ["guarantee"])
         expectOneLineError(try scratch.run(["run", "order-totals", "--commit-interval", "0ms"]), containing: ["commit interval"])
     }
+
+    @Test("serve --run order-totals --guarantee at-least-once writes its output without transactions; bad values are refused")
+    func servedAtLeastOnce() throws {
+        let scratch = try Scratch()
+        try scratch.createTopic("orders", ["--partitions", "1"])
+        var ledger = OrderLedger()
+        var random = SeededRandom(seed: 11)
+        try scratch.produceOrders(ledger.goodOrders(50, customers: 0..<5, using: &random))
+        let serve = try PipelineProcess(
+            ["serve", "--listen", "127.0.0.1:0", "--run", "order-totals", "--guarantee", "at-least-once", "--commit-interval", "20ms",
+             "--data-dir", scratch.dataDir], in: scratch.root, timeout: 60)
+        defer { serve.killAndWait() }
+        let ran = PipelineProcess.waitUntil(timeout: 30) { serve.stderrSoFar.contains("pipeline 'order-totals' running") }
+        try #require(ran, "the pipeline never ran: \(serve.stdoutSoFar) \(serve.stderrSoFar)")
+        Thread.sleep(forTimeInterval: 2)
+        serve.kill(SIGTERM)
+        let stopped = PipelineProcess.waitUntil(timeout: 30) { !serve.isRunning }
+        try #require(stopped, "serve did not stop on SIGTERM: \(serve.stderrSoFar)")
+        #expect(serve.stderrSoFar.contains("50 records processed"), "\(serve.stderrSoFar)")
+        let dump = try scratch.runBare(["log", "dump", scratch.segmentPath("customer-totals", partition: 0)])
+        let batches = DumpOutput(dump.stdout).batchLines
+        #expect(!batches.isEmpty && batches.allSatisfy { DumpOutput.field("isTransactional", in: $0) == "false" }, "\(dump.stdout)")
+
+        expectOneLineError(try scratch.run(["serve", "--run", "order-totals", "--guarantee", "twice"]), containing: ["guarantee", "twice"])
+        expectOneLineError(try scratch.run(["serve", "--run", "order-totals", "--commit-interval", "0ms"]), containing: ["commit interval"])
+    }
 }

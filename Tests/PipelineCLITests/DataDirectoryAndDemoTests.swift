@@ -38,38 +38,76 @@ struct DataDirectoryAndDemoTests {
         #expect(try scratch.consumeLines("t") == ["1"])
     }
 
-    @Test("demo --orders 500 creates orders, produces and consumes them back, and says ok")
+    @Test("demo runs order-totals through a SIGKILL: the totals, each update once, and the poison records in the DLQ check out independently")
     func demo() throws {
         let scratch = try Scratch()
-        let result = try scratch.run(["demo", "--orders", "500"], timeout: 30)
-        expectSuccess(result)
-        #expect(result.stdout.contains("created topic orders"), "\(result)")
-        #expect(result.stdout.contains("produced 500 OrderCreated events"), "\(result)")
-        #expect(result.stdout.contains("ok: all 500 orders came back exactly once"), "\(result)")
-
-        let describe = try scratch.run(["topics", "describe", "orders"])
-        #expect(describe.stdoutLines.contains("compression: lz4"))
-        #expect(describe.stdoutLines.contains("partitions: 4"))
-        #expect(describe.stdoutLines.contains { $0.hasPrefix("total: 500 offsets") }, "\(describe)")
-
-        // The events are OrderCreated JSON, keyed by customer the way Kafka would place them.
-        let envelopes = try scratch.consumeEnvelopes("orders")
-        #expect(envelopes.count == 500)
-        for envelope in envelopes.prefix(100) {
-            let value = try #require(envelope["value"] as? String)
-            let order = try #require(try JSONSerialization.jsonObject(with: Data(value.utf8)) as? [String: Any])
-            #expect(order["event_type"] as? String == "OrderCreated")
-            let customer = try #require(order["customer_id"] as? String)
-            #expect(envelope["key"] as? String == customer)
-            #expect(envelope["partition"] as? Int == KafkaMurmur2.partition(customer, count: 4))
+        let result = try scratch.run(["demo", "--orders", "6000", "--poison", "8", "--customers", "40"], timeout: 120)
+        expectDemoSuccess(result)
+        for line in ["created topic orders (4 partitions, lz4)", "produced 6,008 records", "SIGKILLed after",
+                     "$ pipeline run order-totals --until-idle", "ok: 40 customers, each total exact; 6,000 updates",
+                     "ok: 8 dead letters: DecodingError 2, KeyMismatch 2, OrderRejected 4", "dlq.error.message:", "audit of order-totals verified:", "ok: lag 0", "summary"] {
+            #expect(result.stdout.contains(line), "missing '\(line)' in \(result)")
         }
 
-        // A second run reuses the topic.
-        let again = try scratch.run(["demo", "--orders", "500"], timeout: 30)
-        expectSuccess(again)
+        // Checked here without the demo's own code: the good orders from the topic itself, their
+        // totals per customer against customer-totals read-committed, each update once.
+        var expected: [String: (orders: Int, cents: Int)] = [:]
+        var poison = 0
+        for envelope in try scratch.consumeEnvelopes("orders") {
+            let value = try #require(envelope["value"] as? String)
+            guard let order = try? JSONSerialization.jsonObject(with: Data(value.utf8)) as? [String: Any],
+                  let customer = order["customer_id"] as? String, envelope["key"] as? String == customer,
+                  let cents = Self.cents(inOrder: value) else {
+                poison += 1
+                continue
+            }
+            #expect(envelope["partition"] as? Int == KafkaMurmur2.partition(customer, count: 4))
+            let current = expected[customer] ?? (0, 0)
+            expected[customer] = (current.orders + 1, current.cents + cents)
+        }
+        #expect(poison == 8)
+        var counts: [String: [Int]] = [:]
+        var last: [String: Int] = [:]
+        for envelope in try scratch.consumeEnvelopes("customer-totals") {
+            let value = try #require(envelope["value"] as? String)
+            let total = try #require(try JSONSerialization.jsonObject(with: Data(value.utf8)) as? [String: Any])
+            let customer = try #require(total["customer_id"] as? String)
+            counts[customer, default: []].append(try #require(total["orders"] as? Int))
+            last[customer] = try #require(total["total_cents"] as? Int)
+        }
+        #expect(counts.count == expected.count)
+        for (customer, (orders, cents)) in expected {
+            #expect(counts[customer] == Array(1...orders), "\(customer): updates \(counts[customer]?.prefix(20) ?? [])")
+            #expect(last[customer] == cents, "\(customer)")
+        }
+        let letters = try scratch.run(["dlq", "list", "order-totals"])
+        expectSuccess(letters)
+        #expect(letters.stdout.contains("total: 8 dead letters in order-totals.dlq"), "\(letters)")
+
+        // A second run reuses the topic and checks only its own customers.
+        let again = try scratch.run(["demo", "--orders", "3000", "--poison", "4", "--customers", "40"], timeout: 120)
+        expectDemoSuccess(again)
         #expect(!again.stdout.contains("created topic"))
-        #expect(again.stdout.contains("ok: all 500 orders came back exactly once"), "\(again)")
-        #expect(try scratch.consumeLines("orders").count == 1000)
+        #expect(again.stdout.contains("ok: 40 customers, each total exact; 3,000 updates"), "\(again)")
+        #expect(again.stdout.contains("ok: 4 dead letters"), "\(again)")
+    }
+
+    /// The `amount` of an order's JSON text in cents: digits with at most two decimals, not
+    /// negative (nil otherwise, as order-totals refuses it).
+    static func cents(inOrder json: String) -> Int? {
+        guard let start = json.range(of: "\"amount\":")?.upperBound else { return nil }
+        let text = json[start...].prefix { $0.isNumber || $0 == "." || $0 == "-" }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard !text.hasPrefix("-"), let whole = Int(parts[0]), parts.count <= 2 else { return nil }
+        let fraction = parts.count == 2 ? String(parts[1]) : ""
+        guard fraction.count <= 2, fraction.allSatisfy(\.isNumber) else { return nil }
+        return whole * 100 + (Int(fraction.padding(toLength: 2, withPad: "0", startingAt: 0)) ?? 0)
+    }
+
+    /// Exit 0, and nothing on standard error but the progress lines.
+    func expectDemoSuccess(_ result: ProcessResult, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(result.exitCode == 0, "expected success: \(result)", sourceLocation: sourceLocation)
+        #expect(result.stderrErrorLines.allSatisfy { $0.hasPrefix("      order-totals: ") }, "unexpected stderr: \(result)", sourceLocation: sourceLocation)
     }
 
     @Test("demo rejects a non-positive --orders")
@@ -83,7 +121,7 @@ struct DataDirectoryAndDemoTests {
         let scratch = try Scratch()
         let result = try scratch.runBare(["list"])
         expectSuccess(result)
-        #expect(result.stdoutLines.map { $0.split(separator: " ").first.map(String.init) } == ["order-totals", "payment-service", "orders-per-minute", "order-enrichment"], "\(result)")
+        #expect(result.stdoutLines.map { $0.split(separator: " ").first.map(String.init) } == ["order-totals", "payment-service", "orders-per-minute", "order-enrichment", "avro-order-totals"], "\(result)")
     }
 
     @Test("an unknown command is a usage error")

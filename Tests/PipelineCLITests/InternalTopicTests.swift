@@ -29,9 +29,11 @@ struct InternalTopicTests {
         let refused = try scratch.run(["topics", "delete", Self.changelog])
         expectOneLineError(refused, containing: ["refusing", Self.changelog, "store customer-totals", "pipeline order-totals", "--force"])
         #expect(try scratch.run(["topics", "list"]).stdout.contains(Self.changelog))
-        // The audit topic is protected by name before any pipeline writes one; so are redrive markers.
+        // The audit topic (the run wrote it) and the redrive markers (protected by name before
+        // any redrive writes them) are refused too.
+        #expect(try scratch.run(["topics", "list"]).stdout.contains("order-totals.audit"))
+        try scratch.createTopic("order-totals.dlq.redriven")
         for name in ["order-totals.audit", "order-totals.dlq.redriven"] {
-            try scratch.createTopic(name)
             expectOneLineError(try scratch.run(["topics", "delete", name]), containing: ["refusing", "order-totals", "--force"])
         }
         // An ordinary topic is deleted as before; so is an internal one with --force.

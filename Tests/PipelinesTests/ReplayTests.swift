@@ -124,7 +124,7 @@ final class ReplayBench {
         let group = shape.pipeline.configuration.consumerGroup ?? shape.pipeline.name
         for name in shape.pipeline.topology.sourceTopics {
             guard let topic = try? engine.log.topic(named: name) else { continue }
-            for partition in topic.partitions {
+            for partition in (try? topic.partitions) ?? [] {
                 offsets[partition.topicPartition] = engine.log.offsets.committed(group: group, partition.topicPartition)?.offset
             }
         }
