@@ -22,6 +22,8 @@ package enum MetricFamilies {
         "sluice_commits_total": "Worker commits, per pipeline.",
         "sluice_aborts_total": "Worker transactions that did not commit, per pipeline and reason (retry, fenced, failure).",
         "sluice_fenced_total": "Times a pipeline stopped because a newer worker took over its transactional id.",
+        "sluice_state_store_keys": "Keys in a state store's committed state, per pipeline, store and partition, after each commit (RocksDB stores: RocksDB's estimate).",
+        "sluice_state_restore_seconds": "Seconds this process spent restoring a state store from its changelog at start-up, over all its partitions.",
         "sluice_broker_requests_total": "Kafka protocol requests answered, per API (Produce, Fetch, ...).",
         "sluice_broker_request_latency_seconds": "From a Kafka request's decoding to its response, per API (long-polling Fetches wait up to their max wait).",
         "sluice_broker_bytes_in_total": "Bytes read from Kafka client connections.",

@@ -18,6 +18,9 @@ package struct BenchOptions: Sendable, Equatable {
     package var commitIntervalMilliseconds: Int64 = 100
     /// ``Sluice/PipelineConfiguration/audit``: whether commits append audit records.
     package var audit = true
+    /// Whether the workers record the pipeline metric families (``PipelineRuntime/PipelineMetricNames``);
+    /// the caller bootstraps the swift-metrics backend first (what `run --metrics` costs).
+    package var recordsMetrics = false
     /// Offered load in records per second; nil for full speed.
     package var rateRecordsPerSecond: Int?
     /// How long the fixed-rate generator runs.

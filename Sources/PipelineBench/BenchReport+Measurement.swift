@@ -13,7 +13,8 @@ extension BenchReport {
             records: measured.recordsIn, partitions: options.partitions, recordBytes: options.recordBytes, keys: options.keys,
             guarantee: options.guarantee.rawValue, commitIntervalMilliseconds: options.commitIntervalMilliseconds,
             rateRecordsPerSecond: options.rateRecordsPerSecond,
-            durationSeconds: options.rateRecordsPerSecond == nil ? nil : Double(options.durationMilliseconds) / 1000, threads: threads)
+            durationSeconds: options.rateRecordsPerSecond == nil ? nil : Double(options.durationMilliseconds) / 1000, threads: threads,
+            audit: options.audit, metrics: options.recordsMetrics)
         throughput = Throughput(
             elapsedSeconds: measured.elapsedSeconds, recordsIn: measured.recordsIn, recordsOut: measured.output.records,
             bytesIn: measured.bytesIn, bytesOut: measured.output.bytes,

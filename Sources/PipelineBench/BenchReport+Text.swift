@@ -7,7 +7,8 @@ extension BenchReport {
         let load = c.rateRecordsPerSecond.map { "\(grouped($0)) records/s for \(number(c.durationSeconds ?? 0)) s" } ?? "full speed"
         var lines = [
             "pipeline bench \(pipeline): \(grouped(c.records)) records, \(c.partitions) partitions, ~\(c.recordBytes) B values, "
-                + "\(grouped(c.keys)) keys, \(c.guarantee), commit every \(c.commitIntervalMilliseconds) ms, \(load), \(c.threads) threads",
+                + "\(grouped(c.keys)) keys, \(c.guarantee), commit every \(c.commitIntervalMilliseconds) ms, \(load), \(c.threads) threads"
+                + (c.audit.map { ", audit \($0 ? "on" : "off")" } ?? "") + (c.metrics.map { ", metrics \($0 ? "on" : "off")" } ?? ""),
             "machine: \(machine.cores) cores, \(machine.cpuModel), \(number(Double(machine.memoryBytes) / 1_073_741_824)) GiB, \(machine.build) build",
             "",
         ]

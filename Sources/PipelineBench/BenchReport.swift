@@ -33,10 +33,14 @@ package struct BenchReport: Codable, Sendable, Equatable {
         /// How long the generator ran (fixed-rate mode only).
         package var durationSeconds: Double?
         package var threads: Int
+        /// Whether commits appended audit records (nil in reports from before the switch).
+        package var audit: Bool?
+        /// Whether the workers recorded the metric families (nil in reports from before the switch).
+        package var metrics: Bool?
 
         enum CodingKeys: String, CodingKey {
             case records, partitions, recordBytes = "record_bytes", keys, guarantee, commitIntervalMilliseconds = "commit_interval_ms"
-            case rateRecordsPerSecond = "rate", durationSeconds = "duration_s", threads
+            case rateRecordsPerSecond = "rate", durationSeconds = "duration_s", threads, audit, metrics
         }
     }
 

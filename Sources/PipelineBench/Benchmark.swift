@@ -85,11 +85,11 @@ package enum Benchmark {
         let measured: Measurement
         if let rate = options.rateRecordsPerSecond {
             measured = try runFixedRate(pipeline, log: log, coordinator: coordinator, generator: generator, rate: rate, threads: threads,
-                                        commits: commits, measuresLatency: latencyMode == .fromInputTimestamp, progress: progress)
+                                        commits: commits, recordsMetrics: options.recordsMetrics, measuresLatency: latencyMode == .fromInputTimestamp, progress: progress)
         } else {
             try generator.produceAll { sent in progress("\(definition.name): generating input, \(sent) of \(generator.count) records") }
             measured = try runFullSpeed(pipeline, log: log, coordinator: coordinator, generator: generator, threads: threads,
-                                        commits: commits, measuresLatency: latencyMode == .fromInputTimestamp, progress: progress)
+                                        commits: commits, recordsMetrics: options.recordsMetrics, measuresLatency: latencyMode == .fromInputTimestamp, progress: progress)
         }
         return BenchReport(pipeline: definition.name, options: options, threads: threads, started: startedAt,
                            measured: measured, latencyMode: latencyMode, commits: commits.snapshot)
@@ -106,9 +106,10 @@ package enum Benchmark {
     }
 
     private static func runFullSpeed(_ pipeline: BenchPipeline, log: LogManager, coordinator: TransactionCoordinator, generator: InputGenerator,
-                                     threads: Int, commits: CommitRecorder, measuresLatency: Bool,
+                                     threads: Int, commits: CommitRecorder, recordsMetrics: Bool, measuresLatency: Bool,
                                      progress: (String) -> Void) throws -> Measurement {
-        let runner = try PipelineRunner(pipeline: pipeline, log: log, coordinator: coordinator, commitObserver: commits.observer)
+        let runner = try PipelineRunner(pipeline: pipeline, log: log, coordinator: coordinator, commitObserver: commits.observer,
+                                        recordsMetrics: recordsMetrics)
         let reader = try OutputReader(log: log, partitions: outputPartitions(of: pipeline, log: log), measuresLatency: measuresLatency,
                                       originNanoseconds: BenchClock.wallNanoseconds())
         let before = ProcessUsage.current()
@@ -127,9 +128,10 @@ package enum Benchmark {
     }
 
     private static func runFixedRate(_ pipeline: BenchPipeline, log: LogManager, coordinator: TransactionCoordinator, generator: InputGenerator,
-                                     rate: Int, threads: Int, commits: CommitRecorder, measuresLatency: Bool,
+                                     rate: Int, threads: Int, commits: CommitRecorder, recordsMetrics: Bool, measuresLatency: Bool,
                                      progress: (String) -> Void) throws -> Measurement {
-        let runner = try PipelineRunner(pipeline: pipeline, log: log, coordinator: coordinator, commitObserver: commits.observer)
+        let runner = try PipelineRunner(pipeline: pipeline, log: log, coordinator: coordinator, commitObserver: commits.observer,
+                                        recordsMetrics: recordsMetrics)
         let reader = try OutputReader(log: log, partitions: outputPartitions(of: pipeline, log: log), measuresLatency: measuresLatency,
                                       originNanoseconds: 0)
         let before = ProcessUsage.current()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MetricsExport
 import PipelineBench
 import Sluice
 
@@ -89,11 +90,15 @@ struct BenchRun: ParsableCommand {
     @Option(help: "Print each metric's change against this earlier --output report.") var compare: String?
     @Option(help: "on (default): every commit appends its audit record to <pipeline>.audit; off: none (to measure its cost).")
     var audit: String = "on"
+    @Option(help: "off (default): no metrics, as `run` without --metrics; on: the workers record every metric family into a Prometheus registry, as `run --metrics` (to measure its cost).")
+    var metrics: String = "off"
 
     func run() throws {
         let pipeline = try catalogPipeline(name)
         var options = try input.options()
         options.audit = try parseAuditSwitch(audit)
+        options.recordsMetrics = try parseOnOff(metrics, flag: "--metrics")
+        if options.recordsMetrics { PrometheusExport(log: nil).bootstrap() }
         options.guarantee = try parseGuarantee(guarantee)
         options.commitIntervalMilliseconds = try parseCommitInterval(commitInterval)
         options.dataDirectory = dataDirectory

@@ -1,5 +1,6 @@
 import LogStorage
 import MetricsExport
+import PipelineRuntime
 import Logging
 import Foundation
 
@@ -8,10 +9,20 @@ import Foundation
 /// serves it as `GET /metrics` on `address`; prints `metrics listening on HOST:PORT` once it
 /// accepts connections. Call before the pipelines start, so their metrics record into it.
 /// With `servesPartitions` (`serve`) every partition's log end and last stable offsets are exported too.
-func startMetricsListener(_ address: HostPort, log: LogManager, servesPartitions: Bool = false, logger: Logger) throws -> MetricsServer {
+/// `GET /status` answers `status`'s pipelines as JSON (``StatusDocument``), registered as they start.
+func startMetricsListener(_ address: HostPort, log: LogManager, servesPartitions: Bool = false, status: PipelineStatusBoard,
+                          logger: Logger) throws -> MetricsServer {
     let export = PrometheusExport(log: log, servesPartitions: servesPartitions)
     export.bootstrap()
-    let server = MetricsServer(host: address.host, port: address.port, routes: MetricsRoutes(export.routes), logger: logger)
+    var routes = export.routes
+    routes["/status"] = {
+        do {
+            return MetricsResponse(contentType: "application/json", body: try status.document(log: log).json())
+        } catch {
+            return MetricsResponse(status: 500, contentType: "text/plain; charset=utf-8", body: "cannot compute the status: \(error)\n")
+        }
+    }
+    let server = MetricsServer(host: address.host, port: address.port, routes: MetricsRoutes(routes), logger: logger)
     do {
         try runBlocking { try await server.start() }
     } catch {

@@ -33,6 +33,7 @@ struct PipelineCommand: ParsableCommand {
             CopyCommand.self, TransactionsCommand.self, ListCommand.self, RunCommand.self, StateCommand.self, DeadLetterCommand.self,
             ReplayCommand.self, RecoverCommand.self, LogCommand.self, BenchCommand.self, ServeCommand.self, SchemasCommand.self,
             LagCommand.self,
+            StatusCommand.self,
             AuditCommand.self,
         ]
     )

@@ -97,7 +97,10 @@ struct RunCommand: ParsableCommand {
         let metricsAddress = try metrics.map { try HostPort($0, flag: "--metrics") }
         try withEngine(data, command: "run \(name)") { log, coordinator in
             log.startBackgroundMaintenance()
-            let metricsServer = try metricsAddress.map { try startMetricsListener($0, log: log, logger: Logger(label: "sluice.metrics")) }
+            let statusBoard = PipelineStatusBoard()
+            let metricsServer = try metricsAddress.map {
+                try startMetricsListener($0, log: log, status: statusBoard, logger: Logger(label: "sluice.metrics"))
+            }
             defer { if let metricsServer { try? runBlocking { try await metricsServer.shutdown() } } }
             let runner: PipelineRunner
             do {
@@ -106,6 +109,7 @@ struct RunCommand: ParsableCommand {
             } catch let error as PipelineRunError {
                 throw CLIError(error.description)
             }
+            if let activity = runner.activity { statusBoard.register(pipeline, activity: activity) }
             // After the runner read the previous process's signal, before any record runs.
             CrashSignalRecorder.install(path: CrashQuarantine.signalPath(log: log, pipeline: pipeline.name))
             let reporter = ProgressReporter(interval: progressSeconds)
@@ -157,10 +161,15 @@ func parseCommitInterval(_ text: String) throws -> Int64 {
 
 /// `--audit on|off` as a Bool, else a one-line error.
 func parseAuditSwitch(_ text: String) throws -> Bool {
+    try parseOnOff(text, flag: "--audit")
+}
+
+/// `on` or `off` of `flag`, else a one-line error.
+func parseOnOff(_ text: String, flag: String) throws -> Bool {
     switch text {
     case "on": return true
     case "off": return false
-    default: throw CLIError("invalid --audit '\(text)' (on or off)")
+    default: throw CLIError("invalid \(flag) '\(text)' (on or off)")
     }
 }
 

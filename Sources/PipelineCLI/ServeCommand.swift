@@ -85,7 +85,10 @@ struct ServeCommand: ParsableCommand {
         var logger = Logger(label: "sluice.serve")
         logger.logLevel = .info
         try withEngine(data, command: "serve") { log, coordinator in
-            let metricsServer = try metricsAddress.map { try startMetricsListener($0, log: log, servesPartitions: true, logger: logger) }
+            let statusBoard = PipelineStatusBoard()
+            let metricsServer = try metricsAddress.map {
+                try startMetricsListener($0, log: log, servesPartitions: true, status: statusBoard, logger: logger)
+            }
             // One registry for the REST API, the pipelines' Avro serdes and Produce's subject
             // checks, so each sees the others' registrations at once.
             let schemas = RegistrySchemaSource(log: log)
@@ -117,7 +120,7 @@ struct ServeCommand: ParsableCommand {
             }
             let hosted = definitions.map {
                 HostedPipeline(pipeline: $0, log: log, coordinator: coordinator, schemas: schemas, logger: logger, stop: stop,
-                               recordsMetrics: metricsServer != nil)
+                               recordsMetrics: metricsServer != nil, statusBoard: statusBoard)
             }
             for pipeline in hosted { pipeline.start() }
             while !stop.isSet && !hosted.contains(where: \.hasFailed) {
@@ -199,15 +202,17 @@ final class HostedPipeline: @unchecked Sendable {
     private let logger: Logger
     private let stop: InterruptFlag
     private let recordsMetrics: Bool
+    private let statusBoard: PipelineStatusBoard?
     private let stopping = Lock()
     private var stopRequested = false
     private var error: CLIError?
     private let finished = DispatchSemaphore(value: 0)
 
     init(pipeline: any PipelineDefinition, log: LogManager, coordinator: TransactionCoordinator, schemas: RegistrySchemaSource,
-         logger: Logger, stop: InterruptFlag, recordsMetrics: Bool = false) {
+         logger: Logger, stop: InterruptFlag, recordsMetrics: Bool = false, statusBoard: PipelineStatusBoard? = nil) {
         self.pipeline = pipeline
         self.recordsMetrics = recordsMetrics
+        self.statusBoard = statusBoard
         self.schemas = schemas
         self.log = log
         self.coordinator = coordinator
@@ -265,6 +270,7 @@ final class HostedPipeline: @unchecked Sendable {
         }
         let runner = try PipelineRunner(pipeline: pipeline, log: log, coordinator: coordinator, quarantinesCrashes: true, schemas: schemas,
                                     recordsMetrics: recordsMetrics)
+        if let activity = runner.activity { statusBoard?.register(pipeline, activity: activity) }
         logger.info("pipeline '\(pipeline.name)' running")
         let threads = pipeline.configuration.threads ?? ProcessInfo.processInfo.activeProcessorCount
         try runner.run(untilIdle: false, threads: threads, shouldStop: { self.shouldStop })

@@ -90,7 +90,23 @@ package enum DamagedBatchSkip {
                           headers: headers.map { RecordHeader(key: $0.0, value: Array($0.1.utf8)) },
                           timestamp: Timestamp(milliseconds: now), partition: dlqPartition)
         try producer.sendOffsets([topicPartition: resume], group: group)
+        if let audit = try audit(of: pipeline, partition: topicPartition.partition, deadLetterTopic: deadLetterTopic, log: log) {
+            try audit.append(through: producer, inputsFrom: [topicPartition: offset], to: [topicPartition: resume], nowMilliseconds: now)
+        }
         try producer.commitTransaction()
         return Outcome(damaged: damaged, resumeOffset: resume, deadLetterTopic: deadLetterTopic)
+    }
+
+    /// The skip's part of the audit trail, as a worker's commit has it (the skip is a
+    /// transaction of the worker's transactional id that consumes the damaged offsets and writes
+    /// one dead letter), so `audit verify` finds the skipped offsets consumed exactly once; nil
+    /// when the pipeline keeps no audit trail.
+    private static func audit(of pipeline: any PipelineDefinition, partition: PartitionID, deadLetterTopic: String,
+                              log: LogManager) throws -> WorkerAudit? {
+        guard pipeline.configuration.audit && pipeline.configuration.guarantee == .exactlyOnce else { return nil }
+        let auditTopic = try TopicName(validating: PipelineInternalTopics.auditTopic(of: pipeline.name))
+        guard log.hasTopic(auditTopic), Int(partition.rawValue) < (try log.topic(auditTopic)).partitionCount else { return nil }
+        return WorkerAudit(pipeline: pipeline.name, partition: partition.rawValue, auditPartition: TopicPartition(auditTopic, partition),
+                           changelogTopics: [], deadLetterTopics: Set([deadLetterTopic] + pipeline.topology.deadLetterTopics))
     }
 }

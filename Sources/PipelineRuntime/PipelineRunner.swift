@@ -56,6 +56,8 @@ package final class PipelineRunner {
     package let pipeline: any PipelineDefinition
     private let log: LogManager
     private var workers: [PipelineWorker] = []
+    /// What `GET /status` reads of this pipeline; nil unless it records metrics.
+    package let activity: PipelineActivity?
 
     /// - Parameter pollRecordsMax: the most records a worker takes per step (small values make
     ///   many small transactions, which the simulator uses).
@@ -73,6 +75,8 @@ package final class PipelineRunner {
                  recordsMetrics: Bool = false) throws {
         self.pipeline = pipeline
         self.log = log
+        let activity = recordsMetrics ? PipelineActivity(pipeline: pipeline.name) : nil
+        self.activity = activity
         if let start = PipelineReplay.unfinishedReplay(log: log, pipeline: pipeline.name) {
             throw PipelineRunError("a replay of '\(pipeline.name)' (from \(start)) was interrupted; run `pipeline replay \(pipeline.name) --from …` again to finish it before running the pipeline")
         }
@@ -108,7 +112,7 @@ package final class PipelineRunner {
             try PipelineWorker(pipeline: pipeline, topology: topology, partition: Int32(partition),
                                partitionCount: first.partitionCount, log: log, coordinator: coordinator, pollRecordsMax: pollRecordsMax,
                                commitObserver: commitObserver, quarantinesCrashes: quarantinesCrashes, lastCrashSignal: lastCrashSignal,
-                               schemas: schemas, metrics: recordsMetrics ? WorkerMetrics(pipeline: pipeline.name) : nil)
+                               schemas: schemas, metrics: recordsMetrics ? WorkerMetrics(pipeline: pipeline.name, activity: activity) : nil)
         }
     }
 

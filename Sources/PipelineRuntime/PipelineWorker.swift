@@ -167,7 +167,9 @@ final class PipelineWorker: ProcessingContext {
             }
             let changelog = try StoreChangelog(log: log, application: pipeline.name, store: store,
                                                partition: PartitionID(partition), partitionCount: partitionCount)
+            let restoreStarted = log.clock.monotonicNanoseconds()
             let restored = Result { () throws(StateStoreError) in try changelog.restore(refusingLostChangelog: offsetsRemain) }
+            metrics?.restored(store: name, nanoseconds: log.clock.monotonicNanoseconds() &- restoreStarted)
             if case .failure(let error) = restored {
                 guard error.code == .changelogLost else { throw error }
                 throw PipelineRunError(PipelineStateCheck.lostState(pipeline: pipeline.name, because: error.message))
@@ -175,6 +177,7 @@ final class PipelineWorker: ProcessingContext {
             stores[name] = (store, changelog)
             storeList.append(store)
         }
+        metrics?.storesCommitted(storeList, partition: partition)
         if configuration.audit && configuration.guarantee == .exactlyOnce {
             audit = WorkerAudit(
                 pipeline: pipeline.name, partition: partition,
@@ -486,6 +489,7 @@ final class PipelineWorker: ProcessingContext {
         skipped += uncommittedCounts.skipped
         uncommittedCounts = (0, 0, 0)
         for entry in stores.values { try entry.changelog.transactionCommitted() }
+        metrics?.storesCommitted(storeList, partition: partition)
         lastCommitNanoseconds = log.clock.monotonicNanoseconds()
         try repartitionPurge.committed(positions, nowNanoseconds: lastCommitNanoseconds)
         commitsSinceCheckpoint += 1

@@ -1,5 +1,7 @@
 import CoreMetrics
+import Dispatch
 import LogStorage
+import StateStores
 import Sluice
 import StreamCore
 
@@ -27,6 +29,10 @@ package enum PipelineMetricNames {
     package static let aborts = "sluice_aborts_total"
     /// Workers fenced by a newer holder of their transactional id, label `pipeline`.
     package static let fenced = "sluice_fenced_total"
+    /// Keys in a store's committed state after each commit, labels `pipeline`, `store`, `partition`.
+    package static let stateStoreKeys = "sluice_state_store_keys"
+    /// Seconds spent restoring a store at start-up, over its partitions, labels `pipeline`, `store`.
+    package static let stateRestore = "sluice_state_restore_seconds"
 }
 
 /// Why a worker's open transaction did not commit (the `reason` label of `sluice_aborts_total`).
@@ -61,6 +67,9 @@ package final class WorkerMetrics {
     private let fencedCounter: Counter
     private let commitLatency: Timer
     private let deliveryLatency: Timer
+    private var storeKeyGauges: [String: Gauge] = [:]
+    /// What the process's `/status` reads; shared by the pipeline's workers.
+    let activity: PipelineActivity?
 
     /// Counts of the open transaction.
     private var pendingIn: [TopicPartition: Int] = [:]
@@ -76,8 +85,9 @@ package final class WorkerMetrics {
         var errorType: String
     }
 
-    package init(pipeline: String) {
+    package init(pipeline: String, activity: PipelineActivity? = nil) {
         self.pipeline = pipeline
+        self.activity = activity
         let dimensions = [("pipeline", pipeline)]
         skippedCounter = Counter(label: PipelineMetricNames.skipped, dimensions: dimensions)
         commitsCounter = Counter(label: PipelineMetricNames.commits, dimensions: dimensions)
@@ -140,11 +150,16 @@ package final class WorkerMetrics {
     /// join the histograms.
     func committed(skipped: Int, commitNanoseconds: UInt64, nowMilliseconds: Int64) {
         endOutputRun()
-        for (partition, count) in pendingIn { recordsInCounter(partition).increment(by: count) }
+        var recordsIn = 0
+        for (partition, count) in pendingIn {
+            recordsInCounter(partition).increment(by: count)
+            recordsIn += count
+        }
         for (topic, count) in pendingOut { recordsOutCounter(topic).increment(by: count) }
         for (kind, count) in pendingDeadLetters { deadLetterCounter(kind).increment(by: count) }
         if skipped > 0 { skippedCounter.increment(by: skipped) }
         commitsCounter.increment()
+        activity?.committed(records: recordsIn, nowNanoseconds: DispatchTime.now().uptimeNanoseconds)
         commitLatency.recordNanoseconds(Int64(clamping: commitNanoseconds))
         for timestamp in pendingTimestamps {
             deliveryLatency.recordNanoseconds(max(0, nowMilliseconds &- timestamp) &* 1_000_000)
@@ -158,6 +173,22 @@ package final class WorkerMetrics {
         let counter = abortCounters[reason] ?? Counter(label: PipelineMetricNames.aborts, dimensions: [("pipeline", pipeline), ("reason", reason.rawValue)])
         abortCounters[reason] = counter
         counter.increment()
+    }
+
+    /// `stores`' committed key counts, after a restore or a commit of worker `partition`.
+    func storesCommitted(_ stores: [any KeyValueAccess], partition: Int32) {
+        for store in stores {
+            let gauge = storeKeyGauges[store.name] ?? Gauge(label: PipelineMetricNames.stateStoreKeys, dimensions: [
+                ("pipeline", pipeline), ("store", store.name), ("partition", String(partition)),
+            ])
+            storeKeyGauges[store.name] = gauge
+            gauge.record(store.committedKeyCount)
+        }
+    }
+
+    /// Worker `partition` restored `store` in `nanoseconds`.
+    func restored(store: String, nanoseconds: UInt64) {
+        activity?.restored(store: store, nanoseconds: nanoseconds)
     }
 
     /// The worker was fenced.

@@ -20,9 +20,15 @@ package protocol KeyValueAccess: StateStore {
     /// Undoes the transaction's writes since the last savepoint, so a failed record leaves none
     /// of its writes staged.
     func rollBackToSavepoint()
+    /// How many keys the committed state holds (for `sluice_state_store_keys`): exact in
+    /// memory; RocksDB's own estimate (`rocksdb.estimate-num-keys`, as Kafka Streams reports it),
+    /// which counts a key written twice before a compaction twice.
+    var committedKeyCount: Int { get }
 }
 
-extension KeyValueStore: KeyValueAccess {}
+extension KeyValueStore: KeyValueAccess {
+    package var committedKeyCount: Int { committedCount }
+}
 
 /// A store whose committed state survives restarts on its own, together with the changelog
 /// offset it reflects, so a restore replays only the changelog after that offset (instead of a

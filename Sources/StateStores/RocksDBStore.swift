@@ -159,6 +159,14 @@ package final class RocksDBStore: KeyValueAccess, DurableStateStore {
 
     package func abort() { staged.removeAll() }
 
+    /// RocksDB's estimate of its keys, less the changelog-offset key; 0 when it cannot say.
+    package var committedKeyCount: Int {
+        var estimate: UInt64 = 0
+        guard rocksdb_property_int(db, "rocksdb.estimate-num-keys", &estimate) == 0 else { return 0 }
+        let hasOffsetKey = durableChangelogOffset != nil ? 1 : 0
+        return max(0, Int(clamping: estimate) - hasOffsetKey)
+    }
+
     package func committedRecords() -> [ChangelogRecord] {
         var records: [ChangelogRecord] = []
         scanCommitted(from: [], to: nil) { key, value in records.append(ChangelogRecord(key: key, value: value)) }

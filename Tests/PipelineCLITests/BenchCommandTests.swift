@@ -83,6 +83,23 @@ struct BenchCommandTests {
         #expect(!leftovers.contains { $0.hasPrefix("sluice-bench-") && result.stdout.contains($0) })
     }
 
+    @Test("--metrics on --audit off: the workers record metrics, commits write no audit record, and the report says so")
+    func metricsAndAuditSwitches() throws {
+        let scratch = try Scratch()
+        let output = scratch.root.appendingPathComponent("switches.json").path
+        let dataDirectory = scratch.root.appendingPathComponent("bench-data").path
+        let result = try Self.bench(scratch, ["order-totals", "--records", "3000", "--partitions", "2", "--metrics", "on", "--audit", "off",
+                                              "--data-dir", dataDirectory, "--output", output])
+        #expect(result.exitCode == 0, "\(result)")
+        #expect(result.stdout.contains(", audit off, metrics on"), "\(result.stdout)")
+        let configuration = try Self.section(Self.report(output), "configuration")
+        #expect(configuration["metrics"] as? Bool == true && configuration["audit"] as? Bool == false, "\(configuration)")
+        let topics = try runPipeline(["topics", "list", "--internal", "--data-dir", dataDirectory], in: scratch.root)
+        #expect(topics.exitCode == 0 && !topics.stdout.contains("order-totals.audit"), "\(topics)")
+        let defaults = try Self.bench(scratch, ["order-totals", "--records", "1000", "--partitions", "2", "--output", output])
+        #expect(defaults.exitCode == 0 && defaults.stdout.contains(", audit on, metrics off"), "\(defaults)")
+    }
+
     @Test("--rate R --duration T offers R records/s for about T, latency from each record's append")
     func fixedRate() throws {
         let scratch = try Scratch()
@@ -196,6 +213,7 @@ struct BenchCommandTests {
         (["order-totals", "--rate", "100", "--duration", "never"], "--duration"),
         (["order-totals", "--rate", "100", "--records", "5"], "exclude"),
         (["order-totals", "--compare", "/nonexistent/old.json"], "cannot read"),
+        (["order-totals", "--metrics", "maybe"], "--metrics"),
         (["sweep", "order-totals", "--commit-intervals", "10ms,fast"], "commit interval"),
         (["sweep", "order-totals", "--guarantees", "exactly-once,twice"], "guarantee"),
         (["sweep", "order-totals", "--duration", "1s"], "--duration needs --rate"),

@@ -127,6 +127,15 @@ struct RecoverCommandTests {
         let after = try Self.totals(scratch)
         #expect(after.last == Self.expected(good), "totals exact for every order outside the damaged batch")
         #expect(after.updates == good.count, "one committed update per good order")
+
+        // The skip is audited: verify passes, and the damaged batch's first offset traces to the
+        // recover's transaction and its one dead letter.
+        let verdict = try scratch.run(["audit", "verify", "order-totals"], timeout: 120)
+        #expect(verdict.exitCode == 0 && verdict.stdout.hasPrefix("audit of order-totals verified: "), "\(verdict)")
+        let trace = try scratch.run(["audit", "trace", "orders", "0", "\(base)", "--format", "json"])
+        #expect(trace.exitCode == 0, "\(trace)")
+        #expect(trace.stdout.contains("\"inputs\":[{\"topic\":\"orders\",\"partition\":0,\"from\":\(base),\"to\":\(base + count)}]"), "\(trace.stdout)")
+        #expect(trace.stdout.contains("\"dead_letters\":[{\"topic\":\"order-totals.dlq\",\"partition\":0,\"from\":0,\"to\":1}]"), "\(trace.stdout)")
     }
 
     @Test("recover refuses an offset that is not the pipeline's committed one, and a data directory another process holds")

@@ -121,6 +121,39 @@ def test_serve_metrics_count_committed_records_and_dead_letters(server_factory):
     assert "sluice_broker_connections" in parsed
     ends = samples(parsed, "sluice_log_end_offset", "sluice_log_end_offset", topic="orders")
     assert sum(s.value for s in ends) == 10_000  # plain produce: one offset per record, no markers
+    # State: the in-memory store holds one key per customer (poison records are dead-lettered at
+    # decode and write none), split over the two partitions.
+    keys = samples(parsed, "sluice_state_store_keys", "sluice_state_store_keys", store="customer-totals", **pipeline)
+    assert sorted(s.labels["partition"] for s in keys) == ["0", "1"]
+    assert sum(s.value for s in keys) == 97 and all(s.value > 0 for s in keys)
+    restore = samples(parsed, "sluice_state_restore_seconds", "sluice_state_restore_seconds", store="customer-totals", **pipeline)
+    assert len(restore) == 1 and restore[0].value >= 0
+    for name in ["sluice_state_store_keys", "sluice_state_restore_seconds"]:
+        assert parsed[name].documentation, f"{name} has no HELP"
+
+    # GET /status: the same pipeline as JSON, and `pipeline status --url` prints it.
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/status", timeout=10) as response:
+        assert response.status == 200 and response.headers["Content-Type"] == "application/json"
+        document = json.loads(response.read())
+    [status] = document["pipelines"]
+    assert status["pipeline"] == "order-totals" and status["running"] is True
+    assert status["guarantee"] == "exactly-once" and status["group"] == "order-totals"
+    assert [w["transactional_id"] for w in status["workers"]] == ["order-totals-0", "order-totals-1"]
+    assert status["lag"] == 0
+    assert sorted((i["topic"], i["partition"]) for i in status["inputs"]) == [("orders", 0), ("orders", 1)]
+    assert sum(i["committed_offset"] for i in status["inputs"]) == 10_000
+    assert all(i["committed_offset"] == i["end_offset"] and i["lag"] == 0 for i in status["inputs"])
+    assert status["dead_letters_total"] == 100
+    assert [(d["stage"], d["count"]) for d in status["dead_letters"]] == [("decode", 100)]
+    assert status["commits"] == commits
+    assert status["last_commit_age_seconds"] is not None and status["last_commit"].endswith("Z")
+    assert status["records_per_second"] >= 0
+    assert set(status["state_restore_seconds"]) == {"customer-totals"}
+    printed = subprocess.run([pipeline_binary(), "status", "--url", f"http://127.0.0.1:{metrics_port}"],
+                             capture_output=True, text=True, timeout=60)
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.startswith("order-totals: running, exactly-once, group order-totals, 2 workers"), printed.stdout
+    assert "dead letters   100: " in printed.stdout and "lag            0" in printed.stdout, printed.stdout
 
 
 def test_run_metrics_count_what_the_pipeline_committed(tmp_path):
@@ -143,6 +176,11 @@ def test_run_metrics_count_what_the_pipeline_committed(tmp_path):
         assert total(parsed, "sluice_dead_letters", "sluice_dead_letters_total", stage="decode") == 10
         assert total(parsed, "sluice_delivery_latency_seconds", "sluice_delivery_latency_seconds_count") == 1_010
         assert samples(parsed, "sluice_consumer_lag_records", "sluice_consumer_lag_records", group="order-totals")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=10) as response:
+            [status] = json.loads(response.read())["pipelines"]
+        # Its records committed seconds ago at most: all of them are in the 10 s rate.
+        assert status["records_per_second"] == 101.0, status
+        assert status["dead_letters_total"] == 10 and status["lag"] == 0, status
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
