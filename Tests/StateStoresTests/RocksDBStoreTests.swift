@@ -36,6 +36,22 @@ import StateStores
         #expect(store.durableChangelogOffset == Offset(1))
     }
 
+    /// `sluice_state_store_keys` of a RocksDB store: RocksDB's estimate, without the offset key.
+    @Test func committedKeyCountIsRocksDBsEstimateOfTheDataKeys() throws {
+        let store = try RocksDBStore(name: "s", path: databasePath())
+        #expect(store.committedKeyCount == 0)
+        for index in 0..<250 { store.put([UInt8]("k\(index)"), [UInt8]("v")) }
+        #expect(store.committedKeyCount == 0, "staged writes are not committed keys")
+        try store.commit(reflecting: Offset(1))
+        #expect(store.committedKeyCount == 250)
+        let inMemory = KeyValueStore(name: "m")
+        for index in 0..<7 { inMemory.put([UInt8]("k\(index)"), [UInt8]("v")) }
+        inMemory.commit()
+        inMemory.delete([UInt8]("k0"))
+        inMemory.commit()
+        #expect(inMemory.committedKeyCount == 6, "exact in memory")
+    }
+
     @Test func stateAndOffsetSurviveReopening() throws {
         let path = databasePath()
         do {
