@@ -186,7 +186,7 @@ package final class WorkerMetrics {
         }
     }
 
-    /// Worker `partition` restored `store` in `nanoseconds`.
+    /// This worker restored its partition of `store` in `nanoseconds`.
     func restored(store: String, nanoseconds: UInt64) {
         activity?.restored(store: store, nanoseconds: nanoseconds)
     }
