@@ -88,3 +88,35 @@ struct AvroOrderTotals: PipelineDefinition {
             .sink("customer-totals-avro", value: .avro(AvroCustomerTotal.self, subject: "customer-totals-avro-value"))
     }
 }
+
+// Both records read and write their fields by their own code (the fast path), with the
+// `Codable` conformance kept for anything that asks for it.
+extension AvroOrderCreated: AvroRecordCodable {
+    init(avroFields fields: AvroRecordFields) throws {
+        orderID = try fields.string("order_id")
+        customerID = try fields.string("customer_id")
+        timestamp = try fields.string("timestamp")
+        amount = try fields.decimal("amount")
+    }
+
+    func encode(avroFields fields: inout AvroRecordFieldWriter) throws {
+        try fields.write(orderID, "order_id")
+        try fields.write(customerID, "customer_id")
+        try fields.write(timestamp, "timestamp")
+        try fields.write(amount, "amount")
+    }
+}
+
+extension AvroCustomerTotal: AvroRecordCodable {
+    init(avroFields fields: AvroRecordFields) throws {
+        customerID = try fields.string("customer_id")
+        orders = try fields.long("orders")
+        totalCents = try fields.long("total_cents")
+    }
+
+    func encode(avroFields fields: inout AvroRecordFieldWriter) throws {
+        try fields.write(customerID, "customer_id")
+        try fields.write(orders, "orders")
+        try fields.write(totalCents, "total_cents")
+    }
+}

@@ -282,17 +282,17 @@ extension AvroBinaryDecoder {
     /// decoded at that level), else a new one, kept for the next record.
     @inline(__always)
     func recordContainer<Key: CodingKey>(keyedBy type: Key.Type, level: Int) -> KeyedDecodingContainer<Key> {
-        if level < recordContainers.count, recordContainers[level].keyType == ObjectIdentifier(Key.self) {
+        if level < recordContainers.count, let entry = recordContainers[level], entry.keyType == ObjectIdentifier(Key.self) {
             // The entry was made for this key type (checked above), so the cast holds.
-            return unsafeDowncast(recordContainers[level].holder, to: AvroRecordContainerHolder<Key>.self).container
+            return unsafeDowncast(entry.holder, to: AvroRecordContainerHolder<Key>.self).container
         }
         let container = KeyedDecodingContainer(AvroRecordDecodingContainer<Key>(decoder: self, level: level))
         let entry = AvroRecordContainerEntry(keyType: ObjectIdentifier(Key.self), holder: AvroRecordContainerHolder(container))
         if level < recordContainers.count {
             recordContainers[level] = entry
         } else {
-            // Levels open one at a time, so a new level is the next index.
-            precondition(level == recordContainers.count, "record levels open one at a time")
+            // Levels below this one that records read by field code opened have no container.
+            while recordContainers.count < level { recordContainers.append(nil) }
             recordContainers.append(entry)
         }
         return container

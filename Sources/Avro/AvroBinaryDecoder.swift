@@ -24,10 +24,25 @@ public final class AvroBinaryDecoder: Decoder {
     struct RecordLevel {
         /// Kept alive by `plan`, which the decoder holds; unowned so that copying a level costs no retain.
         unowned(unsafe) let plan: AvroRecordReadPlan
-        let base: Int
-        var nextStep: Int
+        /// The plan's frozen tables (names and steps by slot, nodes by step), held here so that
+        /// reading a field touches no reference (using `plan` costs a retain and a release).
+        let names: UnsafeMutableBufferPointer<String>
+        let stepBySlot: UnsafeMutableBufferPointer<Int>
+        let nodes: UnsafeMutableBufferPointer<AvroReadNode>
+        var base = 0
+        var nextStep = 0
         var cursor: Int
-        var expectedSlot: Int
+        var expectedSlot = 0
+
+        /// A level for a record that starts at `cursor`, whose step offsets start at `base`.
+        init(plan: AvroRecordReadPlan, base: Int = 0, cursor: Int = 0) {
+            self.plan = plan
+            names = plan.frozenNames
+            stepBySlot = plan.frozenStepBySlot
+            nodes = plan.frozenNodes
+            self.base = base
+            self.cursor = cursor
+        }
     }
 
     // The decoder is used by one thread at a time (its contract), so these skip the dynamic
@@ -43,15 +58,27 @@ public final class AvroBinaryDecoder: Decoder {
     /// The keyed container handed out for each record level, by level: made once per level and
     /// key type and reused for every record decoded there (making one costs an allocation and
     /// two runtime metadata lookups, a fifth of a small record's decode).
-    @exclusivity(unchecked) var recordContainers: [AvroRecordContainerEntry] = []
+    @exclusivity(unchecked) var recordContainers: [AvroRecordContainerEntry?] = []
     /// Set by a container that consumed its value to the end.
     @exclusivity(unchecked) var valueEnd: Int?
+    /// A level for the root record (base and cursor set when it opens), when the root is a
+    /// record: the fast path opens it without reading the plan's root node (a retain).
+    let rootRecordLevel: RecordLevel?
+    /// The root type last decoded, and that type as an `AvroRecordDecodable` when it is one:
+    /// the conformance is looked up once per root type, not per value.
+    @exclusivity(unchecked) var checkedRootType: ObjectIdentifier?
+    @exclusivity(unchecked) var rootRecordDecodable: (any AvroRecordDecodable.Type)?
 
     /// A decoder for data the plan's writer wrote, decoded as its reader.
     public init(plan: AvroReadingPlan, limits: AvroDecodingLimits = .default) {
         self.plan = plan
         self.limits = limits
         self.node = plan.root
+        if case .record(let recordPlan) = plan.root {
+            rootRecordLevel = RecordLevel(plan: recordPlan)
+        } else {
+            rootRecordLevel = nil
+        }
         self.reader = AvroByteReader(UnsafeRawBufferPointer(start: nil, count: 0), limits: limits)
     }
 
@@ -71,10 +98,21 @@ public final class AvroBinaryDecoder: Decoder {
         levels.removeAll()
         offsets.removeAll()
         depth = 0
+        if let recordType = recordDecodableType(T.self) {
+            let value = try recordType.avroDecodeRoot(from: self, as: T.self)
+            try checkConsumedAll()
+            return consume value
+        }
         let value = try decodeValue(type, node: plan.root)
-        guard reader.remaining == 0 else { throw reader.error(.trailingBytes(reader.remaining)) }
+        try checkConsumedAll()
         // `consume` moves the value out; without it unspecialized code copies it (retaining its strings).
         return consume value
+    }
+
+    /// Throws unless the value filled the buffer exactly.
+    @inline(__always)
+    func checkConsumedAll() throws {
+        guard reader.remaining == 0 else { throw reader.error(.trailingBytes(reader.remaining)) }
     }
 
     func mismatch(_ expected: Any.Type, _ node: AvroReadNode) -> DecodingError {
@@ -248,8 +286,8 @@ public final class AvroBinaryDecoder: Decoder {
     func finishRecord() throws {
         let level = levels.removeLast()
         reader.position = level.cursor
-        for step in level.nextStep..<level.plan.stepNodes.count {
-            try reader.skip(level.plan.stepNodes[step], depth: depth)
+        for step in level.nextStep..<level.nodes.count {
+            try reader.skip(level.nodes[step], depth: depth)
         }
         offsets.removeAll(from: level.base)
     }
@@ -258,29 +296,39 @@ public final class AvroBinaryDecoder: Decoder {
     /// (or from the field's default).
     @inline(__always)
     func field<V>(_ level: Int, _ name: String, _ read: (AvroReadNode) throws -> V) throws -> V {
+        try fieldAt(level, slot: try slot(level, name), read)
+    }
+
+    /// The reader slot of field `name` at record level `level`: the one expected next when its
+    /// name matches (one string comparison), else found by name.
+    @inline(__always)
+    func slot(_ level: Int, _ name: String) throws -> Int {
+        let expected = levels[level].expectedSlot
+        let names = levels[level].names
+        if expected < names.count, names[expected] == name { return expected }
+        if let found = levels[level].plan.slotByName[name] { return found }
+        throw DecodingError.keyNotFound(
+            AvroFieldKey(name), DecodingError.Context(codingPath: [], debugDescription: "the reader schema has no field '\(name)'")
+        )
+    }
+
+    /// Reads the reader field in `slot` of record level `level` with `read`, from where the
+    /// writer put it (or from the field's default).
+    /// - Precondition: `0 ≤ slot < readerFieldCount` of the level's plan.
+    @inline(__always)
+    func fieldAt<V>(_ level: Int, slot: Int, _ read: (AvroReadNode) throws -> V) throws -> V {
         var state = levels[level]
-        let recordPlan = state.plan
-        let slot: Int
-        if state.expectedSlot < recordPlan.readerFieldCount, recordPlan.frozenNames[state.expectedSlot] == name {
-            slot = state.expectedSlot
-        } else if let found = recordPlan.slotByName[name] {
-            slot = found
-        } else {
-            throw DecodingError.keyNotFound(
-                AvroFieldKey(name), DecodingError.Context(codingPath: [], debugDescription: "the reader schema has no field '\(name)'")
-            )
-        }
         state.expectedSlot = slot + 1
-        let step = recordPlan.frozenStepBySlot[slot]
+        let step = state.stepBySlot[slot]
         guard step >= 0 else {
             levels[level].expectedSlot = slot + 1
-            return try readDefault(recordPlan, slot: slot, name: name, read)
+            return try readDefault(state.plan, slot: slot, name: state.names[slot], read)
         }
         if step >= state.nextStep {
             reader.position = state.cursor
             while state.nextStep < step {
                 offsets[state.base + state.nextStep] = reader.position
-                try reader.skip(recordPlan.frozenNodes[state.nextStep], depth: depth)
+                try reader.skip(state.nodes[state.nextStep], depth: depth)
                 state.nextStep += 1
             }
             offsets[state.base + step] = reader.position
@@ -288,9 +336,9 @@ public final class AvroBinaryDecoder: Decoder {
             levels[level] = state
             let value: V
             do {
-                value = try read(recordPlan.frozenNodes[step])
+                value = try read(state.nodes[step])
             } catch let error as AvroCodecError {
-                throw error.within(name)
+                throw error.within(state.names[slot])
             }
             levels[level].nextStep = step + 1
             levels[level].cursor = reader.position
@@ -299,9 +347,9 @@ public final class AvroBinaryDecoder: Decoder {
         levels[level].expectedSlot = slot + 1
         reader.position = offsets[state.base + step]
         do {
-            return try read(recordPlan.frozenNodes[step])
+            return try read(state.nodes[step])
         } catch let error as AvroCodecError {
-            throw error.within(name)
+            throw error.within(state.names[slot])
         }
     }
 
@@ -339,8 +387,8 @@ public final class AvroBinaryDecoder: Decoder {
         switch node {
         case .record(let recordPlan):
             let base = offsets.count
-            offsets.append(repeating: 0, count: recordPlan.steps.count)
-            levels.append(RecordLevel(plan: recordPlan, base: base, nextStep: 0, cursor: reader.position, expectedSlot: 0))
+            offsets.append(repeating: 0, count: recordPlan.frozenNodes.count)
+            levels.append(RecordLevel(plan: recordPlan, base: base, cursor: reader.position))
             return recordContainer(keyedBy: Key.self, level: levels.count - 1)
         case .map(let values):
             let container = try AvroMapDecodingContainer<Key>(decoder: self, values: values)

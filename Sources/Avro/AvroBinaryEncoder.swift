@@ -24,6 +24,9 @@ public final class AvroBinaryEncoder: Encoder {
     @exclusivity(unchecked) var writer = AvroByteWriter(capacity: 256)
     @exclusivity(unchecked) var node: AvroReadNode
     @exclusivity(unchecked) var levels: [Level] = []
+    /// The root type last encoded, and that type as an `AvroRecordEncodable` when it is one.
+    @exclusivity(unchecked) var checkedRootType: ObjectIdentifier?
+    @exclusivity(unchecked) var rootRecordEncodable: (any AvroRecordEncodable.Type)?
 
     /// An encoder for `schema`.
     public init(schema: AvroSchema) {
@@ -36,7 +39,7 @@ public final class AvroBinaryEncoder: Encoder {
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         writer.bytes.removeAll(keepingCapacity: true)
         levels.removeAll(keepingCapacity: true)
-        try encodeValue(value, node: root)
+        try encodeRoot(value)
         return writer.bytes
     }
 
@@ -45,7 +48,7 @@ public final class AvroBinaryEncoder: Encoder {
         swap(&writer.bytes, &bytes)
         defer { swap(&writer.bytes, &bytes) }
         levels.removeAll(keepingCapacity: true)
-        try encodeValue(value, node: root)
+        try encodeRoot(value)
     }
 
     func mismatch(_ value: Any, _ node: AvroReadNode) -> EncodingError {
@@ -166,7 +169,7 @@ public final class AvroBinaryEncoder: Encoder {
         switch node {
         case .decimalBytes(let scale):
             guard let scaled = value.rescaled(to: scale) else { throw mismatch(value, node) }
-            writer.writeBytes(scaled.unscaledBytes)
+            writer.writeUnscaledDecimal(scaled.unscaled)
         case .decimalFixed(let size, let scale):
             guard let scaled = value.rescaled(to: scale) else { throw mismatch(value, node) }
             let bytes = scaled.unscaledBytes

@@ -230,6 +230,21 @@ public struct AvroByteWriter: Sendable {
         }
     }
 
+    /// Appends an unscaled decimal as Avro `bytes`: its length, then the fewest big-endian
+    /// two's-complement bytes that hold it (the bytes `AvroDecimal.unscaledBytes` holds),
+    /// without making an array.
+    @inline(__always)
+    public mutating func writeUnscaledDecimal(_ unscaled: Int64) {
+        let significantBits = 64 - (unscaled < 0 ? ~unscaled : unscaled).leadingZeroBitCount
+        let count = significantBits / 8 + 1
+        writeLong(Int64(count))
+        var shift = (count - 1) * 8
+        while shift >= 0 {
+            bytes.append(UInt8(truncatingIfNeeded: unscaled >> Int64(shift)))
+            shift -= 8
+        }
+    }
+
     /// Appends raw bytes (a fixed).
     public mutating func writeRaw<Bytes: Collection>(_ value: Bytes) where Bytes.Element == UInt8 {
         bytes.append(contentsOf: value)

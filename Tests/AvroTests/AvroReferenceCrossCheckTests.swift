@@ -68,12 +68,14 @@ extension Array where Element == UInt8 {
         for ((order, ours), hex) in zip(corpus.decimalRecords, theirHex) {
             guard case .string(let text) = hex, let theirs = [UInt8](hexString: text) else { continue }
             #expect(try decoder.decode(OrderCreated.self, from: theirs) == order, "fastavro's \(text)")
+            #expect(try decoder.decode(OrderCreatedRecord.self, from: theirs) == OrderCreatedRecord(order), "fastavro's \(text), by field code")
             let unscaled = order.amount.unscaled
             let fastavroPadsIt = unscaled < 0 && unscaled.magnitude.nonzeroBitCount == 1 && (unscaled.magnitude.trailingZeroBitCount + 1) % 8 == 0
             if fastavroPadsIt {
                 #expect(theirs.count == ours.count + 1, "\(order.amount): fastavro \(text), Sluice \(ours.hex)")
             } else {
                 #expect(theirs == ours, "\(order.amount): fastavro \(text), Sluice \(ours.hex)")
+                #expect(try AvroBinaryEncoder(schema: v2).encode(OrderCreatedRecord(order)) == theirs, "\(order.amount) by field code")
             }
         }
         print("Avro cross-check against fastavro \(report["fastavro"]?.compactText ?? "?") and avro: \(count.sorted { $0.key < $1.key })")
