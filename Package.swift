@@ -204,6 +204,14 @@ let package = Package(
             swiftSettings: strictSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // JSON decode of the seed's OrderCreated through Serde.json's decoder and Foundation's.
+        .executableTarget(
+            name: "SerdeBenchmarks",
+            dependencies: ["Sluice", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/SerdeBenchmarks",
+            swiftSettings: strictSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // Avro decode/encode of the seed's OrderCreated into and from a Swift struct;
         // Benchmarks/avro/avro-benchmark.sh runs it beside fastavro.
         .executableTarget(

@@ -55,14 +55,21 @@ public struct Serde<Value>: @unchecked Sendable {
 extension Serde where Value: Codable {
     /// JSON through `Codable`, the convenient default. Bytes that are not valid JSON
     /// (``JSONValidation``: invalid UTF-8 included) fail to decode with a `DecodingError`.
+    ///
+    /// Values are decoded by ``JSONBytesDecoder`` (straight from the bytes, to what
+    /// `JSONDecoder` decodes) and encoded by ``JSONBytesEncoder`` (to the bytes `JSONEncoder`
+    /// writes with sorted keys and slashes left unescaped). Bound to a worker, the serde keeps
+    /// one decoder and one encoder for it.
     public static func json(_ type: Value.Type) -> Serde<Value> {
-        Serde(
-            encode: { value in
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                return Array(try encoder.encode(value))
-            },
-            decode: { bytes in try JSONValidation.decode(Value.self, from: bytes) })
+        return Serde(
+            encode: { value in try JSONBytesEncoder().encode(value) },
+            decode: { bytes in try JSONBytesDecoder().decode(Value.self, from: bytes) },
+            needsSchemas: false,
+            bind: { _ in
+                let encoder = JSONBytesEncoder()
+                let decoder = JSONBytesDecoder()
+                return Serde(encode: { value in try encoder.encode(value) }, decode: { bytes in try decoder.decode(Value.self, from: bytes) })
+            })
     }
 }
 
