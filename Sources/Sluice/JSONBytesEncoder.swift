@@ -76,7 +76,13 @@ final class JSONFastEncoder: Encoder {
         valueBase = 0
         try encodeValue(value)
         guard !declined, let first = out.first, first == 0x7B || first == 0x5B else { throw JSONFastPathDeclined() }
-        return out
+        // A copy of exactly the bytes: `out` keeps its buffer for the next value, and the
+        // caller's array holds no spare capacity however long it is kept.
+        return out.withUnsafeBufferPointer { written in
+            [UInt8](unsafeUninitializedCapacity: written.count) { copy, count in
+                count = copy.initialize(fromContentsOf: written)
+            }
+        }
     }
 
     /// Writes `value` at the output's end, then closes the containers it opened.

@@ -83,3 +83,30 @@ struct OrderTotalsTests {
                            CustomerTotal(customerID: "CUST-1", orders: 2, totalCents: 5_000_000_000_000_000_001)])
     }
 }
+
+@Suite("order-totals-codable, the same pipeline through the default JSON serde")
+struct OrderTotalsCodableTests {
+    @Test("it writes order-totals' records byte for byte, on seeded orders of every shape")
+    func sameRecordsAsOrderTotals() throws {
+        var random = SeededRandom(seed: 14)
+        let handWritten = PipelineTestDriver(OrderTotals(), partitions: 3)
+        let codable = PipelineTestDriver(OrderTotalsCodable(), partitions: 3)
+        for id in 0..<600 {
+            let customer = ["CUST-\(random.next() % 25)", "CUST-\\u00e9", "CUST-ü"][Int(random.next() % 10 == 0 ? random.next() % 3 : 0)]
+            let cents = Int64(random.next() % 100_000)
+            let amount = ["\(cents / 100).\(cents % 100 < 10 ? "0" : "")\(cents % 100)", "\(cents / 100)", "1e2", "-3.25", "0.001", "\"12\""][Int(random.next() % 12 < 7 ? 0 : random.next() % 6)]
+            var line = #"{"event_type":"OrderCreated","order_id":"ORD-\#(id)","customer_id":"\#(customer)","amount":\#(amount),"timestamp":"2025-06-11T12:00:00Z"}"#
+            if random.next() % 10 == 0 { line = line.replacingOccurrences(of: ",", with: " , ") }
+            let key = customer.replacingOccurrences(of: "\\u00e9", with: "é")
+            handWritten.sendRaw(to: "orders", key: key, value: line)
+            codable.sendRaw(to: "orders", key: key, value: line)
+        }
+        let expected = handWritten.records(in: "customer-totals")
+        let actual = codable.records(in: "customer-totals-codable")
+        #expect(expected.count > 400)
+        #expect(actual.map(\.key) == expected.map(\.key))
+        #expect(actual.map(\.value) == expected.map(\.value))
+        #expect(codable.failures.count == handWritten.failures.count)
+        #expect(codable.failures.map(\.stage) == handWritten.failures.map(\.stage))
+    }
+}
