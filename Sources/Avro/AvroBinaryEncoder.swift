@@ -35,12 +35,15 @@ public final class AvroBinaryEncoder: Encoder {
         self.node = root
     }
 
-    /// The binary encoding of `value`.
+    /// The binary encoding of `value`: an array of exactly its bytes (the encoder keeps its own
+    /// buffer for the next value, so a caller that keeps the result holds no spare capacity).
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         writer.bytes.removeAll(keepingCapacity: true)
         levels.removeAll(keepingCapacity: true)
         try encodeRoot(value)
-        return writer.bytes
+        return writer.bytes.withUnsafeBufferPointer { written in
+            [UInt8](unsafeUninitializedCapacity: written.count) { copy, count in count = copy.initialize(fromContentsOf: written) }
+        }
     }
 
     /// Appends the binary encoding of `value` to `bytes`.

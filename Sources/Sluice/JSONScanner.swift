@@ -79,7 +79,7 @@ struct JSONScanner {
         return index
     }
 
-    /// Whether the string whose opening quote is at `position` holds an escape.
+    /// Whether the bytes `start..<end` (a string's contents) hold an escape.
     @inline(__always)
     func stringHasEscape(from start: Int, to end: Int) -> Bool {
         var index = start

@@ -262,6 +262,17 @@ struct Customer: AvroRecordCodable, Equatable {
         #expect(try schema.decode(bytes) == .record([.union(0, .null), .string("x"), .string("dflt"), .string("x")]))
     }
 
+    @Test func encodedBytesHoldNoSpareCapacity() throws {
+        // A store or a batch that keeps the result would otherwise keep the encoder's 256-byte buffer.
+        let v2 = try AvroSchema(parsing: SeedSchemas.orderCreatedV2)
+        let encoder = AvroBinaryEncoder(schema: v2)
+        for order in Self.orders().prefix(20) {
+            for bytes in [try encoder.encode(order), try encoder.encode(OrderCreatedRecord(order))] {
+                #expect(bytes.capacity <= bytes.count + 16, "\(bytes.count) bytes in a buffer of \(bytes.capacity)")
+            }
+        }
+    }
+
     @Test func unscaledDecimalsAreWrittenAsTheirMinimalBytes() {
         var values: [Int64] = [0, 1, -1, Int64.max, Int64.min]
         for bits in 0..<64 {

@@ -85,6 +85,16 @@ struct JSONBytesEncoderTests {
         }
     }
 
+    @Test("the bytes it returns hold no spare capacity (a store keeping them kept the encoder's buffer)")
+    func encodedBytesHoldNoSpareCapacity() throws {
+        var random = SeededRandom(seed: 5)
+        let encoder = JSONBytesEncoder()
+        for _ in 0..<200 {
+            let bytes = try encoder.encode(CustomerTotal(customerID: "CUST-\(random.next() % 1000)", orders: Int64(random.next() % 100), totalCents: 1))
+            #expect(bytes.capacity <= bytes.count + 16, "\(bytes.count) bytes in a buffer of \(bytes.capacity)")
+        }
+    }
+
     enum FieldKey: String, CodingKey { case a, b, c }
 
     // A value asking for a second container traps inside `JSONEncoder` itself, so the fast
