@@ -38,6 +38,19 @@ struct AuditTrailTests {
         return try body(log)
     }
 
+    /// The bytes of `topic`'s `.txnindex` files: an entry (38 bytes) per aborted transaction that
+    /// had records in a partition, written when its abort marker is. Read from the files, so a
+    /// killed run's data directory is left as the next run finds it.
+    private static func abortIndexBytes(_ scratch: Scratch, topic: String) -> Int {
+        let directory = URL(fileURLWithPath: scratch.dataDir).appendingPathComponent("topics/\(topic)")
+        guard let files = FileManager.default.enumerator(atPath: directory.path) else { return 0 }
+        var total = 0
+        for case let file as String in files where file.hasSuffix(".txnindex") {
+            total += (try? fileSize(directory.appendingPathComponent(file).path)) ?? 0
+        }
+        return total
+    }
+
     @Test("order-totals SIGKILLed 10+ times: audit verify passes and the totals are exact", .timeLimit(.minutes(6)))
     func killedThenVerified() throws {
         let seed = crashTestSeed()
@@ -50,12 +63,19 @@ struct AuditTrailTests {
         try scratch.producePoison(ledger.poisonOrders(100, key: OrderLedger.customerID(7), using: &random), key: OrderLedger.customerID(7))
         let arguments = ["run", "order-totals", "--until-idle", "--commit-interval", "20ms", "--data-dir", scratch.dataDir]
         // Kill delays start uniform in 300–1500 ms. A run that finishes before its kill gets the
-        // source topped up with 20k orders, and from then on kills come earlier: uniform in 50 ms
-        // to 90% of the time that run took (measured, so it adapts to the machine's speed and
-        // load; a CI run under load once landed only 8 of 40 fixed-range kills).
+        // source topped up with 20k orders. A run that then processes that whole top-up from its
+        // start (no kill in between) sets the delays from the time it took, D: uniform in D/5 to
+        // 9D/10, so they adapt to the machine's speed and load while start-up (~120 ms in a debug
+        // build) stays short of them. A finish after a kill processed only a remainder and sets
+        // nothing: it once shrank the delays to 50–80 ms, and 12 kills all landed in start-up.
+        // A kill leaves aborted records only when it lands between a commit's flush of the outputs
+        // and its markers (a 20 ms transaction's outputs fit in one batch per partition, appended
+        // at the flush); the next run aborts them. The loop goes on until customer-totals holds
+        // at least two such aborts.
         var kills = 0, iterations = 0, finishedFirst = 0
         var shortestDelay = 300, longestDelay = 1500
-        while kills < 12 && iterations < 60 {
+        var toppedUp = false
+        while (kills < 12 || Self.abortIndexBytes(scratch, topic: "customer-totals") < 2 * 38) && iterations < 120 {
             iterations += 1
             let runStarted = Date()
             let run = try PipelineProcess(arguments, in: scratch.root, timeout: 120)
@@ -66,17 +86,19 @@ struct AuditTrailTests {
             if result.signaled {
                 #expect(result.exitCode == 128 + SIGKILL, "run \(iterations) ended by an unexpected signal: \(result)")
                 kills += 1
+                toppedUp = false
             } else {
                 #expect(result.exitCode == 0, "run \(iterations) failed instead of finishing: \(result)")
                 finishedFirst += 1
-                if finishedFirst > 1 {  // the first finish took the rest of the initial backlog, not a top-up
-                    shortestDelay = 50
-                    longestDelay = max(80, min(longestDelay, duration * 9 / 10))
+                if toppedUp {
+                    shortestDelay = max(50, duration / 5)
+                    longestDelay = max(shortestDelay + 30, duration * 9 / 10)
                 }
                 try scratch.produceOrders(ledger.goodOrders(20_000, customers: 0..<2000, using: &random))
+                toppedUp = true
             }
         }
-        print("[AuditTrailTests] kill delays last \(shortestDelay)–\(longestDelay) ms; \(finishedFirst) runs finished first")
+        print("[AuditTrailTests] kill delays last \(shortestDelay)–\(longestDelay) ms; \(finishedFirst) runs finished first; customer-totals .txnindex \(Self.abortIndexBytes(scratch, topic: "customer-totals")) bytes")
         #expect(kills >= 10, "only \(kills) of \(iterations) kills landed while order-totals was running")
         expectRunSuccess(try scratch.run(["run", "order-totals", "--until-idle"], timeout: 240), pipeline: "order-totals")
 

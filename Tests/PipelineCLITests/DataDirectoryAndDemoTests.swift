@@ -121,7 +121,7 @@ struct DataDirectoryAndDemoTests {
         let scratch = try Scratch()
         let result = try scratch.runBare(["list"])
         expectSuccess(result)
-        #expect(result.stdoutLines.map { $0.split(separator: " ").first.map(String.init) } == ["order-totals", "payment-service", "orders-per-minute", "order-enrichment", "avro-order-totals"], "\(result)")
+        #expect(result.stdoutLines.map { $0.split(separator: " ").first.map(String.init) } == ["order-totals", "order-totals-codable", "payment-service", "orders-per-minute", "order-enrichment", "avro-order-totals"], "\(result)")
     }
 
     @Test("an unknown command is a usage error")
