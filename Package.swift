@@ -9,6 +9,10 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    // Release builds let callers in other modules specialize and inline generic code (the DSL's
+    // operators are generic over the pipeline's types; unspecialized, every record paid for
+    // runtime metadata lookups).
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
 ]
 
 let package = Package(

@@ -117,11 +117,13 @@ extension CustomerTotal {
         encode: { total in try outputSerde.encode(total) },
         decode: { bytes in try parse(bytes) ?? JSONValidation.decode(CustomerTotal.self, from: bytes) })
 
+    private static let parsePrefix = Array("{\"customer_id\":\"".utf8)
+    private static let parseMiddle = Array("\",\"orders\":".utf8)
+    private static let parseSuffix = Array(",\"total_cents\":".utf8)
+
     /// Reads exactly what ``outputSerde`` writes (a customer id without escapes), or nil.
     static func parse(_ bytes: [UInt8]) -> CustomerTotal? {
-        let prefix = Array("{\"customer_id\":\"".utf8)
-        let middle = Array("\",\"orders\":".utf8)
-        let suffix = Array(",\"total_cents\":".utf8)
+        let prefix = parsePrefix, middle = parseMiddle, suffix = parseSuffix
         guard bytes.count > prefix.count + middle.count + suffix.count + 3, bytes.starts(with: prefix), bytes.last == 0x7D else { return nil }
         var index = prefix.count
         let idStart = index
@@ -148,7 +150,16 @@ extension CustomerTotal {
     /// written directly (the same bytes `JSONEncoder` with sorted keys writes).
     static let outputSerde = Serde<CustomerTotal>(
         encode: { total in
-            Array("{\"customer_id\":\(JSONText.quote(total.customerID)),\"orders\":\(total.orders),\"total_cents\":\(total.totalCents)}".utf8)
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(parsePrefix.count + parseMiddle.count + parseSuffix.count + total.customerID.utf8.count + 24)
+            bytes.append(contentsOf: parsePrefix.dropLast())  // the quote comes with the escaped id
+            JSONText.appendQuoted(total.customerID, to: &bytes)
+            bytes.append(contentsOf: parseMiddle.dropFirst())
+            JSONText.appendInteger(total.orders, to: &bytes)
+            bytes.append(contentsOf: parseSuffix)
+            JSONText.appendInteger(total.totalCents, to: &bytes)
+            bytes.append(0x7D)
+            return bytes
         },
         decode: { bytes in try JSONValidation.decode(CustomerTotal.self, from: bytes) })
 }

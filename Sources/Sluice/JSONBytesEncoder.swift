@@ -197,37 +197,12 @@ final class JSONFastEncoder: Encoder {
         text.withUTF8 { out.append(contentsOf: $0) }
     }
 
-    /// A JSON string as `JSONEncoder` escapes it: quote, backslash and the control characters
-    /// (`\b \f \n \r \t`, the rest as `\u00xx`), everything else as it is, slashes included.
-    func writeString(_ text: String) {
-        out.append(0x22)
-        var text = text
-        text.withUTF8 { utf8 in
-            var runStart = 0
-            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                switch byte {
-                case 0x22: out.append(contentsOf: [0x5C, 0x22])
-                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-                case 0x08: out.append(contentsOf: [0x5C, 0x62])
-                case 0x0C: out.append(contentsOf: [0x5C, 0x66])
-                case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
-                case 0x0D: out.append(contentsOf: [0x5C, 0x72])
-                case 0x09: out.append(contentsOf: [0x5C, 0x74])
-                default:
-                    func hex(_ digit: UInt8) -> UInt8 { digit < 10 ? 0x30 + digit : 0x61 + digit - 10 }
-                    out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex(byte >> 4), hex(byte & 0x0F)])
-                }
-                runStart = index + 1
-            }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
-        }
-        out.append(0x22)
-    }
+    /// A JSON string as `JSONEncoder` escapes it (``JSONText/appendQuoted(_:to:)``).
+    func writeString(_ text: String) { JSONText.appendQuoted(text, to: &out) }
 
     func writeBool(_ value: Bool) { writeASCII(value ? "true" : "false") }
 
-    func writeInteger<I: FixedWidthInteger>(_ value: I) { writeASCII(String(value)) }
+    func writeInteger<I: FixedWidthInteger>(_ value: I) { JSONText.appendInteger(value, to: &out) }
 
     /// A double as `JSONEncoder` writes it: Swift's shortest description, without a trailing
     /// `.0`; a non-finite one declines (`JSONEncoder` refuses it by default).

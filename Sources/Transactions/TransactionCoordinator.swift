@@ -40,7 +40,8 @@ package struct TransactionCoordinatorConfig: Sendable {
 ///   data is written to it; the data is durable before PrepareCommit; PrepareCommit is durable
 ///   before any marker; markers are durable before CompleteCommit.
 /// - Invariant: a producer whose epoch is older than the coordinator's is refused (fenced).
-/// Thread-safety: safe from any thread; every operation holds the coordinator lock.
+/// Thread-safety: safe from any thread; every operation holds the coordinator lock, except the
+/// sync of a committing transaction's data (see ``endTransaction(transactionalID:producerID:producerEpoch:commit:)``).
 package final class TransactionCoordinator: @unchecked Sendable {
     package static let topicName = TopicName(rawValue: "__transaction_state")!
 
@@ -221,23 +222,51 @@ package final class TransactionCoordinator: @unchecked Sendable {
 
     /// Ends the producer's transaction: commit (or abort) through PrepareCommit, the markers and
     /// CompleteCommit. Ending a transaction with no participants does nothing.
+    ///
+    /// The participants' data is synced without the coordinator lock, so other transactions'
+    /// commits go on meanwhile (only this producer writes into its transaction). The lock is taken
+    /// again for the decision, which is made only if the transaction is still the one that was
+    /// synced: same producer and epoch, still Ongoing with the same participants (a sweep or a
+    /// newer instance may have aborted or fenced it in between; that is reported as such).
     package func endTransaction(
         transactionalID: String, producerID: ProducerID, producerEpoch: ProducerEpoch, commit: Bool
     ) throws(TransactionError) {
+        guard let synced = try endable(transactionalID, producerID, producerEpoch, commit: commit) else { return }
+        // The data must be durable before the commit point.
+        try logCall { () throws(LogError) in try log.sync(synced.participants.sorted()) }
+        crashPoints.reached(.afterFlush)
         lock.lock(); defer { lock.unlock() }
         let metadata = try current(transactionalID, producerID, producerEpoch)
-        if metadata.state.isIdle { return }
+        if metadata.state.isIdle { return }  // a concurrent end of the same transaction got there first
+        guard metadata.state == .ongoing, metadata.participants == synced.participants else {
+            throw TransactionError(.invalidState, "transaction '\(transactionalID)' became \(metadata.state) while its data was synced; it cannot \(commit ? "commit" : "abort") now")
+        }
+        try abortIfTimedOut(metadata)
+        try complete(try prepare(metadata, commit: commit))
+    }
+
+    /// The producer's Ongoing transaction, or nil when it has none (nothing to end).
+    /// - Throws: `.fenced`, `.invalidState` while a commit or abort is in progress, `.timedOut`
+    ///   after aborting a transaction past its timeout.
+    private func endable(
+        _ transactionalID: String, _ producerID: ProducerID, _ producerEpoch: ProducerEpoch, commit: Bool
+    ) throws(TransactionError) -> TransactionMetadata? {
+        lock.lock(); defer { lock.unlock() }
+        let metadata = try current(transactionalID, producerID, producerEpoch)
+        if metadata.state.isIdle { return nil }
         guard metadata.state == .ongoing else {
             throw TransactionError(.invalidState, "transaction '\(transactionalID)' is \(metadata.state); it cannot \(commit ? "commit" : "abort") now")
         }
-        if deadlines.hasTimedOut(metadata, monotonicNanoseconds: log.clock.monotonicNanoseconds()) {
-            try abortWithNewEpoch(metadata)
-            throw TransactionError(.timedOut, "transaction '\(transactionalID)' ran past its timeout of \(metadata.timeoutMilliseconds) ms and was aborted")
-        }
-        // The data must be durable before the commit point.
-        try logCall { () throws(LogError) in try log.sync(metadata.participants.sorted()) }
-        crashPoints.reached(.afterFlush)
-        try complete(try prepare(metadata, commit: commit))
+        try abortIfTimedOut(metadata)
+        return metadata
+    }
+
+    /// Aborts `metadata` under a bumped epoch when it has outlived its timeout.
+    /// - Throws: `.timedOut` when it did.
+    private func abortIfTimedOut(_ metadata: TransactionMetadata) throws(TransactionError) {
+        guard deadlines.hasTimedOut(metadata, monotonicNanoseconds: log.clock.monotonicNanoseconds()) else { return }
+        try abortWithNewEpoch(metadata)
+        throw TransactionError(.timedOut, "transaction '\(metadata.transactionalID)' ran past its timeout of \(metadata.timeoutMilliseconds) ms and was aborted")
     }
 
     /// Aborts every Ongoing transaction that has outlived its timeout on the monotonic clock

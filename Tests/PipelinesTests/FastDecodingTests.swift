@@ -42,9 +42,11 @@ struct FastDecodingTests {
         }
     }
 
-    @Test("the totals serde writes the contract's JSON and reads it back", arguments: ["CUST-4567", "CUST-\"q\"", "CUST-ü", ""])
-    func totalsRoundTrip(customer: String) throws {
-        let total = CustomerTotal(customerID: customer, orders: 3, totalCents: 3750)
+    @Test("the totals serde writes the contract's JSON and reads it back",
+          arguments: ["CUST-4567", "CUST-\"q\"", "CUST-ü", "", "a/b\\c", "tab\there\u{01}\u{1F}\n\r\u{08}\u{0C}", "🎉 CUST-\u{7F}"],
+          [(Int64(3), Int64(3750)), (0, 0), (1, -1), (Int64.max, Int64.min), (9, 10), (99, 100), (1_000_000_007, 999_999_999_999)])
+    func totalsRoundTrip(customer: String, numbers: (Int64, Int64)) throws {
+        let total = CustomerTotal(customerID: customer, orders: numbers.0, totalCents: numbers.1)
         let bytes = try CustomerTotal.outputSerde.encode(total)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
